@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# Paths an administrator may reach before passing the second factor.
+_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz")
+
+
+class SecondFactorMiddleware:
+    """Administrators (roles in SECOND_FACTOR_ROLES) must pass TOTP before anything else."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            settings.REQUIRE_ADMIN_OTP
+            and user is not None
+            and user.is_authenticated
+            and not getattr(request, "api_token", None)
+            and not request.path.startswith(_OPEN_PREFIXES)
+            and user.needs_second_factor()
+            and not user.is_verified()
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": "需要先完成动态口令验证"}, status=403)
+            return redirect(f"{reverse('otp_verify')}?next={request.get_full_path()}")
+        return self.get_response(request)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from niangjia.audit import context
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9\-]{8,64}$")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (or keeps a sane X-Request-ID) for logs and audit rows."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else context.new_request_id()
+        ctx = context.RequestContext(request_id=request_id, client_ip=client_ip(request))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        with context.bind(ctx):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = context.current().request_id
+        return True

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from niangjia.audit.choices import AuditAction
+from niangjia.utilities.querysets import RestrictedQuerySet
+
+
+class AuditEntryQuerySet(RestrictedQuerySet["AuditEntry"]):
+    pass
+
+
+class AuditEntry(models.Model):
+    """One append-only audit row. Never updated or deleted (a PostgreSQL trigger enforces it)."""
+
+    time = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_name = models.CharField("操作人姓名", max_length=150, blank=True)
+    actor_scope = models.CharField("操作人权限范围", max_length=500, blank=True)
+    action = models.CharField("动作", max_length=32, choices=AuditAction.choices, db_index=True)
+    object_type = models.CharField("对象类型", max_length=100, blank=True, db_index=True)
+    object_id = models.CharField("对象编号", max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField("对象", max_length=200, blank=True)
+    union_path = models.CharField(
+        "所属工会路径", max_length=255, blank=True, db_index=True,
+        help_text="Tree path of the union the object belongs to; scopes the audit viewer.",
+    )
+    before = models.JSONField("修改前", null=True, blank=True)
+    after = models.JSONField("修改后", null=True, blank=True)
+    detail = models.JSONField("详情", null=True, blank=True)
+    client_ip = models.GenericIPAddressField("客户端地址", null=True, blank=True)
+    request_id = models.CharField("请求编号", max_length=64, blank=True, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+    scope_path_lookups = ("union_path",)
+
+    class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        ordering = ["-time", "-id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.get_action_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("audit entries are append-only")

@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("niangjia.web.urls")),
+    path("accounts/", include("niangjia.accounts.urls")),
+    path("orgs/", include("niangjia.orgs.urls")),
+    path("audit/", include("niangjia.audit.urls")),
+    path("api/v1/", include("niangjia.api.urls")),
+]

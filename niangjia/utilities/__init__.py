@@ -1,0 +1,1 @@
+"""Code that serves no single domain. No models live here."""
