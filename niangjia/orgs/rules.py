@@ -43,7 +43,13 @@ def check_placement(
     else:
         if parent.status != UnionStatus.ACTIVE:
             add("parent", f"上级工会“{parent.name}”已{parent.get_status_display()}，不能再设下级")
-        if LEVEL_RANK.get(level, 99) <= LEVEL_RANK[parent.level]:
+        # An industry union may stand at its federation's own level (湖北省总工会 > 湖北省…产业工会).
+        beside_federation = (
+            kind == UnionKind.INDUSTRY
+            and parent.kind == UnionKind.FEDERATION
+            and level == parent.level
+        )
+        if LEVEL_RANK.get(level, 99) <= LEVEL_RANK[parent.level] and not beside_federation:
             add(
                 "level",
                 f"{level_label}工会不能设在{parent.get_level_display()}工会“{parent.name}”之下",
