@@ -42,7 +42,7 @@ def check_placement(
             add("parent", "只有全国总工会可以没有上级工会")
     else:
         if parent.status != UnionStatus.ACTIVE:
-            add("parent", f"上级工会“{parent.name}”已{parent.get_status_display()}，不能再设下级")
+            add("parent", f"上级工会“{parent.name}”{parent.get_status_display()}，不能再设下级")
         # An industry union may stand at its federation's own level (湖北省总工会 > 湖北省…产业工会).
         beside_federation = (
             kind == UnionKind.INDUSTRY
@@ -81,7 +81,7 @@ def check_placement(
         elif industry_union.kind != UnionKind.INDUSTRY:
             add("industry_union", f"“{industry_union.name}”不是产业工会")
         elif industry_union.status != UnionStatus.ACTIVE:
-            add("industry_union", f"产业工会“{industry_union.name}”已{industry_union.get_status_display()}")
+            add("industry_union", f"产业工会“{industry_union.name}”{industry_union.get_status_display()}")
         elif parent is not None and parent.path.startswith(industry_union.path):
             add("industry_union", "该产业工会已是其上级，无需再次隶属")
 

@@ -193,7 +193,7 @@ def union_dissolve(*, acting_user: User, union: Union, reason: str) -> Union:
     if union.get_parent() is None:
         raise ValidationError({"reason": "全国总工会不能撤销"})
     if union.status != UnionStatus.ACTIVE:
-        raise ValidationError({"reason": f"该工会已{union.get_status_display()}"})
+        raise ValidationError({"reason": f"该工会{union.get_status_display()}"})
     active_children = union.get_children().filter(status=UnionStatus.ACTIVE).count()
     if active_children:
         raise ValidationError(
@@ -268,7 +268,7 @@ def _check_employer(acting_user: User, employer: Employer) -> None:
                 f"“{cover.name}”不是基层工会或联合基层工会"
             )
         elif cover.status != UnionStatus.ACTIVE:
-            errors.setdefault("covering_union", []).append(f"“{cover.name}”已{cover.get_status_display()}")
+            errors.setdefault("covering_union", []).append(f"“{cover.name}”{cover.get_status_display()}")
         elif not allowed(acting_user, Action.VIEW, cover):
             errors.setdefault("covering_union", []).append("所选基层工会不在您的管辖范围内")
     if errors:
