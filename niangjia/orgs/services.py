@@ -24,6 +24,9 @@ UNION_EDITABLE_FIELDS = (
     "name", "uscc", "region", "industry_union", "established_on", "address", "contact_phone"
 )
 
+# Left out of change diffs: they change on every save, and the audit row has its own time.
+_TIMESTAMPS = ("created_at", "updated_at")
+
 
 def _locked(union: Union) -> Union:
     return Union.objects.select_for_update().get(pk=union.pk)
@@ -79,7 +82,7 @@ def union_update(*, acting_user: User, union: Union, **changes: Any) -> Union:
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     union = _locked(union)
-    before = snapshot(union)
+    before = snapshot(union, exclude=_TIMESTAMPS)
     for field, value in changes.items():
         if field == "uscc":
             value = normalize_uscc(value) if value else None
@@ -98,7 +101,7 @@ def union_update(*, acting_user: User, union: Union, **changes: Any) -> Union:
     )
     union.full_clean(exclude=["path", "depth", "numchild"])
     union.save()
-    old, new = diff(before, snapshot(union))
+    old, new = diff(before, snapshot(union, exclude=_TIMESTAMPS))
     if new:
         record(action=AuditAction.CHANGE, actor=acting_user, obj=union, before=old, after=new)
     return union
@@ -301,13 +304,13 @@ def employer_update(*, acting_user: User, employer: Employer, **changes: Any) ->
     if unknown:
         raise ValueError(f"unknown employer fields: {sorted(unknown)}")
     employer = Employer.objects.select_for_update().get(pk=employer.pk)
-    before = snapshot(employer)
+    before = snapshot(employer, exclude=_TIMESTAMPS)
     for field, value in changes.items():
         setattr(employer, field, value)
     _check_employer(acting_user, employer)
     employer.full_clean()
     employer.save()
-    old, new = diff(before, snapshot(employer))
+    old, new = diff(before, snapshot(employer, exclude=_TIMESTAMPS))
     if new:
         record(action=AuditAction.CHANGE, actor=acting_user, obj=employer, before=old, after=new)
     return employer
