@@ -41,3 +41,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 SECOND_FACTOR_ROLES = frozenset(
     {Role.ADMIN, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
 )
+
+# Roles that only a security administrator of the union or one of its ancestors may grant.
+ADMINISTRATOR_ROLES = frozenset(
+    {Role.ADMIN, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+)
+
+# 三员分立: one person holds at most one of these three roles.
+SEPARATED_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})

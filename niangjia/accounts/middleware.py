@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-# Paths an administrator may reach before passing the second factor.
-_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz")
+# Paths reachable before the second factor: signing in and out, the second factor itself.
+_OPEN_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/accounts/otp/", "/static/", "/healthz")
+# ... and, for an account whose password an administrator chose, changing that password.
+_PASSWORD_CHANGE_PREFIXES = (*_OPEN_PREFIXES, "/accounts/password/")
 
 
 class SecondFactorMiddleware:
@@ -31,4 +33,26 @@ class SecondFactorMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": "需要先完成动态口令验证"}, status=403)
             return redirect(f"{reverse('otp_verify')}?next={request.get_full_path()}")
+        return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """An account whose password was set by an administrator (new account, reset) must choose
+    its own before doing anything else, so that no administrator knows a working password."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "password_must_change", False)
+            and not getattr(request, "api_token", None)
+            and not request.path.startswith(_PASSWORD_CHANGE_PREFIXES)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": "请先登录网页修改初始密码"}, status=403)
+            return redirect(f"{reverse('password_change')}?next={request.get_full_path()}")
         return self.get_response(request)

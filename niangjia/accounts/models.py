@@ -2,20 +2,54 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from niangjia.accounts.choices import ROLE_ACTIONS, SECOND_FACTOR_ROLES, Role
-from niangjia.utilities.querysets import RestrictedQuerySet
+from niangjia.utilities.querysets import RestrictedQuerySet, scope_q
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def restrict(self, user: Any, action: str = "view") -> UserQuerySet:
+        """Accounts within the subtrees where ``user`` may ``action``: those holding a role on
+        a union there, and those holding no role at all that were created under a union there."""
+        from niangjia.accounts.scope import paths_for
+
+        paths = paths_for(user, action)
+        if not paths:
+            return self.none()
+        holders = RoleAssignment.objects.filter(scope_q(RoleAssignment, paths)).values("user_id")
+        created_here = reduce(or_, [Q(created_under__path__startswith=p) for p in paths])
+        roleless = ~Exists(RoleAssignment.objects.filter(user=OuterRef("pk")))
+        return self.filter(Q(pk__in=holders) | (created_here & roleless))
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
 
 
 class User(AbstractUser):
     """A person who signs in: a cadre (with roles on union nodes) or a worker (no roles)."""
 
     full_name = models.CharField("姓名", max_length=50, blank=True)
+    created_under = models.ForeignKey(
+        "orgs.Union", verbose_name="开户工会", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The union under which the account was opened; scopes accounts without roles.",
+    )
+    password_must_change = models.BooleanField(
+        "须修改密码", default=False,
+        help_text="Set when an administrator chose the password; cleared when the owner changes it.",
+    )
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = "账号"
@@ -118,10 +152,17 @@ class ApiToken(models.Model):
 
     class Meta:
         verbose_name = "接口令牌"
+        ordering = ["-created_at", "-id"]
         verbose_name_plural = "接口令牌"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
 
     @classmethod
     def issue(cls, *, user: User, name: str, **kwargs: Any) -> tuple[ApiToken, str]:

@@ -4,6 +4,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from niangjia.audit import context
@@ -36,3 +37,23 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = context.current().request_id
         return True
+
+
+class PermissionDeniedAuditMiddleware:
+    """Every view that answers 403 by raising PermissionDenied leaves an audit row.
+
+    Django's own handler still renders the 403 page; this only records the refusal. The
+    REST API records its refusals through the same function (``audit_permission_denied``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(exception, PermissionDenied):
+            from niangjia.audit.services import audit_permission_denied
+
+            audit_permission_denied(request, exception)

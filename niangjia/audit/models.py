@@ -4,19 +4,32 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from niangjia.audit.choices import AuditAction
-from niangjia.utilities.querysets import RestrictedQuerySet
+from niangjia.utilities.querysets import RestrictedQuerySet, scope_q
 
 
 class AuditEntryQuerySet(RestrictedQuerySet["AuditEntry"]):
-    pass
+    def restrict(self, user: Any, action: str = "view") -> AuditEntryQuerySet:
+        """Rows filed under the user's subtrees; rows filed under no union (failed logins of
+        unknown names, system jobs) only for a holder of ``action`` at the root of the tree."""
+        from niangjia.accounts.scope import paths_for
+        from niangjia.orgs.models import Union
+
+        paths = paths_for(user, action)
+        if not paths:
+            return self.none()
+        condition = scope_q(self.model, paths)
+        if any(len(p) <= Union.steplen for p in paths):
+            condition |= Q(union_path="")
+        return self.filter(condition)
 
 
 class AuditEntry(models.Model):
     """One append-only audit row. Never updated or deleted (a PostgreSQL trigger enforces it)."""
 
-    time = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    time = models.DateTimeField("时间", auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="操作人",
@@ -50,6 +63,10 @@ class AuditEntry(models.Model):
         verbose_name_plural = "审计记录"
         ordering = ["-time", "-id"]
         default_permissions = ("view",)
+        indexes = [
+            # Newest-first keyset paging of the audit viewer walks this index backwards.
+            models.Index(fields=["time", "id"], name="audit_time_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.get_action_display()}"

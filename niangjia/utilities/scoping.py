@@ -30,4 +30,6 @@ def allowed(user: Any, action: str, obj: models.Model) -> bool:
 
 def require(user: Any, action: str, obj: models.Model) -> None:
     if not allowed(user, action, obj):
-        raise PermissionDenied(f"您没有对“{obj}”执行此操作的权限")
+        exc = PermissionDenied(f"您没有对“{obj}”执行此操作的权限")
+        exc.obj = obj  # type: ignore[attr-defined]  # named in the permission-denied audit row
+        raise exc

@@ -207,6 +207,10 @@ PERSONAS: dict[str, PersonaSpec] = {
     "system_admin": PersonaSpec("系统管理员", "root", Role.SYSTEM_ADMIN),
     "security_admin": PersonaSpec("安全保密管理员", "root", Role.SECURITY_ADMIN),
     "audit_admin": PersonaSpec("安全审计员", "root", Role.AUDIT_ADMIN),
+    # The three separated administrators of one county: they see 江岸区 and nothing beside it.
+    "county_system_admin": PersonaSpec("江岸区系统管理员", "jiangan", Role.SYSTEM_ADMIN),
+    "county_security_admin": PersonaSpec("江岸区安全保密管理员", "jiangan", Role.SECURITY_ADMIN),
+    "county_audit_admin": PersonaSpec("江岸区安全审计员", "jiangan", Role.AUDIT_ADMIN),
 }
 
 
