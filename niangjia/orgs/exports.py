@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, OuterRef, Subquery, When
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -81,8 +81,12 @@ def export_unions(*, acting_user: Any, union: Union) -> tuple[XlsxFile, str]:
         .select_related(
             "region__parent__parent__parent", "industry_union", "merged_into"
         )
-        .annotate(parent_name=Subquery(parent.values("name")[:1]))
-        .order_by("path")
+        .annotate(
+            parent_name=Subquery(parent.values("name")[:1]),
+            # Its own subtree first, then the grassroots unions linked from elsewhere.
+            linked=Case(When(path__startswith=union.path, then=0), default=1),
+        )
+        .order_by("linked", "path")
     )
     xfile = write_xlsx(
         title="工会名册", headers=UNION_HEADERS, rows=_union_rows(unions), widths=UNION_WIDTHS
