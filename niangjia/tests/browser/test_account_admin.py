@@ -51,7 +51,9 @@ def test_security_admin_grants_a_role_and_the_audit_admin_sees_the_grant(
     # The audit administrator, at another computer.
     auditor_page = new_page()
     login(audit_admin, PERSONA_PASSWORD, target=auditor_page)
-    auditor_page.get_by_role("navigation", name="主菜单").get_by_role("link", name="审计记录").click()
+    auditor_page.get_by_role("navigation", name="主菜单").get_by_role(
+        "link", name="审计记录"
+    ).click()
     expect(auditor_page.get_by_role("heading", name="审计记录")).to_be_visible()
     auditor_page.get_by_label("动作").select_option(label="授予角色")
     auditor_page.get_by_role("button", name="筛选").click()
