@@ -111,7 +111,6 @@ class UnionFactory(factory.django.DjangoModelFactory):
         parent: Union | None = kwargs.pop("parent", None)
         if parent is None:
             parent = Union.objects.get(depth=1)
-        parent.refresh_from_db()
         level = kwargs.setdefault("level", _default_level(parent))
         if "kind" not in kwargs:
             kwargs["kind"] = (
@@ -123,7 +122,6 @@ class UnionFactory(factory.django.DjangoModelFactory):
             else:
                 kwargs["region"] = parent.region
         node: Union = Union.objects.add_child(parent, instance=model_class(**kwargs))
-        parent.refresh_from_db()
         return node
 
 

@@ -76,40 +76,39 @@ class Tree:
 
 
 def _add(parent: Union, **fields: Any) -> Union:
+    # treebeard also updates ``parent`` in memory (numchild), so no re-read is needed.
     node: Union = Union.objects.add_child(parent, instance=Union(**fields))
-    parent.refresh_from_db()
     return node
-
-
-def _region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 def build_tree() -> Tree:
     """Create the tree directly with treebeard (no audit rows, no acting user)."""
     root = Union.objects.get(depth=1)
+    regions = {
+        r.code: r for r in Region.objects.filter(code__in=["420000", "420100", "420102", "420103"])
+    }
     hubei = _add(
         root,
         name="湖北省总工会",
         level=UnionLevel.PROVINCE,
         kind=UnionKind.FEDERATION,
-        region=_region("420000"),
+        region=regions["420000"],
     )
     wuhan = _add(
         hubei,
         name="武汉市总工会",
         level=UnionLevel.CITY,
         kind=UnionKind.FEDERATION,
-        region=_region("420100"),
+        region=regions["420100"],
     )
     transport = _add(
         hubei,
         name="湖北省交通运输产业工会",
         level=UnionLevel.PROVINCE,
         kind=UnionKind.INDUSTRY,
-        region=_region("420000"),
+        region=regions["420000"],
     )
-    jiangan_region, jianghan_region = _region("420102"), _region("420103")
+    jiangan_region, jianghan_region = regions["420102"], regions["420103"]
     jiangan = _add(
         wuhan,
         name="江岸区总工会",
@@ -171,8 +170,6 @@ def build_tree() -> Tree:
         jiangan_grassroots,
         jianghan_grassroots,
     ]
-    for union in unions:
-        union.refresh_from_db()
     return Tree(
         root=root,
         hubei=hubei,
