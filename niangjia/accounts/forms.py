@@ -51,7 +51,9 @@ class OtpTokenForm(forms.Form):
 # --- Account administration
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+def add_service_errors(
+    form: forms.Form, exc: ValidationError, aliases: dict[str, str] | None = None
+) -> None:
     """Show a service's ValidationError on ``form``: each message next to its field (``aliases``
     maps a service's argument name to the form field), the rest above the form."""
     aliases = aliases or {}
@@ -98,7 +100,9 @@ class UnionPickerField(forms.ModelChoiceField):
             "error_messages",
             {"required": "请选择工会", "invalid_choice": "所选工会不存在或不在您的管辖范围内"},
         )
-        super().__init__(queryset=queryset, widget=UnionPickerWidget(search_url=search_url), **kwargs)
+        super().__init__(
+            queryset=queryset, widget=UnionPickerWidget(search_url=search_url), **kwargs
+        )
         self.search = search
 
     def offer(self, selected: Any = None) -> None:
@@ -106,7 +110,11 @@ class UnionPickerField(forms.ModelChoiceField):
         if self.search:
             unions = unions.filter(name__icontains=self.search.strip())
         offered = list(unions[: self.OFFERED])
-        if selected and str(selected).isdigit() and all(str(u.pk) != str(selected) for u in offered):
+        if (
+            selected
+            and str(selected).isdigit()
+            and all(str(u.pk) != str(selected) for u in offered)
+        ):
             chosen = self.queryset.filter(pk=selected).first()
             if chosen is not None:
                 offered.insert(0, chosen)
@@ -116,8 +124,12 @@ class UnionPickerField(forms.ModelChoiceField):
 
 class UserFilterForm(forms.Form):
     q = forms.CharField(label="搜索", required=False, max_length=100)
-    role = forms.ChoiceField(label="角色", required=False, choices=[("", "全部角色"), *Role.choices])
-    status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部状态"), *UserStatus.CHOICES])
+    role = forms.ChoiceField(
+        label="角色", required=False, choices=[("", "全部角色"), *Role.choices]
+    )
+    status = forms.ChoiceField(
+        label="状态", required=False, choices=[("", "全部状态"), *UserStatus.CHOICES]
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,10 +157,14 @@ def _password_field(label: str, *, help_text: str = "") -> forms.CharField:
 
 class UserCreateForm(_NewPasswordMixin):
     username = forms.CharField(
-        label="用户名", max_length=150, error_messages={"required": "请填写用户名"},
+        label="用户名",
+        max_length=150,
+        error_messages={"required": "请填写用户名"},
         help_text="登录时使用，只能包含字母、数字和 @ . + - _",
     )
-    full_name = forms.CharField(label="姓名", max_length=50, error_messages={"required": "请填写姓名"})
+    full_name = forms.CharField(
+        label="姓名", max_length=50, error_messages={"required": "请填写姓名"}
+    )
     new_password1 = _password_field("初始密码", help_text="账号持有人首次登录时须改为自己的密码。")
     new_password2 = _password_field("确认初始密码")
 
@@ -167,7 +183,8 @@ class UserCreateForm(_NewPasswordMixin):
 
 class RoleGrantForm(forms.Form):
     role = forms.ChoiceField(
-        label="角色", choices=[("", "请选择角色"), *Role.choices],
+        label="角色",
+        choices=[("", "请选择角色"), *Role.choices],
         error_messages={"required": "请选择角色", "invalid_choice": "所选角色无效"},
     )
 
@@ -186,7 +203,9 @@ class RoleGrantForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="原因", max_length=200, widget=forms.Textarea(attrs={"rows": 3}),
+        label="原因",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "请填写原因"},
     )
 
@@ -198,7 +217,9 @@ class PasswordResetForm(_NewPasswordMixin):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
-        label="令牌名称", max_length=100, error_messages={"required": "请填写令牌名称"},
+        label="令牌名称",
+        max_length=100,
+        error_messages={"required": "请填写令牌名称"},
         help_text="写明使用它的系统，例如“市总数据交换平台”。",
     )
     expires_on = forms.DateField(
@@ -225,7 +246,11 @@ class OwnPasswordChangeForm(PasswordChangeForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        labels = {"old_password": "原密码", "new_password1": "新密码", "new_password2": "确认新密码"}
+        labels = {
+            "old_password": "原密码",
+            "new_password1": "新密码",
+            "new_password2": "确认新密码",
+        }
         for name, label in labels.items():
             self.fields[name].label = label
             self.fields[name].error_messages["required"] = f"请填写{label}"

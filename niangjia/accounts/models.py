@@ -40,12 +40,17 @@ class User(AbstractUser):
 
     full_name = models.CharField("姓名", max_length=50, blank=True)
     created_under = models.ForeignKey(
-        "orgs.Union", verbose_name="开户工会", null=True, blank=True, on_delete=models.SET_NULL,
+        "orgs.Union",
+        verbose_name="开户工会",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
         help_text="The union under which the account was opened; scopes accounts without roles.",
     )
     password_must_change = models.BooleanField(
-        "须修改密码", default=False,
+        "须修改密码",
+        default=False,
         help_text="Set when an administrator chose the password; cleared when the owner changes it.",
     )
 
@@ -98,7 +103,11 @@ class RoleAssignment(models.Model):
     role = models.CharField("角色", max_length=32, choices=Role.choices)
     granted_at = models.DateTimeField("授予时间", default=timezone.now)
     granted_by = models.ForeignKey(
-        User, verbose_name="授予人", null=True, blank=True, on_delete=models.SET_NULL,
+        User,
+        verbose_name="授予人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 

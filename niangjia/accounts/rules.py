@@ -57,8 +57,9 @@ def governs(actor: Any, action: str, target: User) -> bool:
 
 
 def require_governs(actor: Any, action: str, target: User) -> None:
-    require_power(actor, action)
-    if target.pk == actor.pk:
+    if not has_power(actor, action):
+        refusal = PermissionDenied(f"您没有{POWER_NAMES.get(action, action)}的权限")
+    elif target.pk == actor.pk:
         refusal = PermissionDenied("管理员不能对自己的账号执行此操作")
     elif not governs(actor, action, target):
         refusal = PermissionDenied(

@@ -43,7 +43,8 @@ def home_path(user: Any) -> str:
         RoleAssignment.objects.filter(user_id=user.pk)
         .order_by(
             models.Case(
-                models.When(union__status="active", then=0), default=1,
+                models.When(union__status="active", then=0),
+                default=1,
                 output_field=models.IntegerField(),
             ),
             "granted_at",

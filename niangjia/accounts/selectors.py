@@ -51,9 +51,7 @@ def _locking_attempts() -> QuerySet[AccessAttempt]:
     )
 
 
-def user_list(
-    *, viewer: Any, q: str = "", role: str = "", status: str = ""
-) -> QuerySet[User]:
+def user_list(*, viewer: Any, q: str = "", role: str = "", status: str = "") -> QuerySet[User]:
     users = account_admin_users(viewer)
     q = q.strip()
     if q:
@@ -71,7 +69,9 @@ def user_list(
         .prefetch_related(
             Prefetch(
                 "role_assignments",
-                queryset=RoleAssignment.objects.select_related("union").order_by("granted_at", "id"),
+                queryset=RoleAssignment.objects.select_related("union").order_by(
+                    "granted_at", "id"
+                ),
             )
         )
         .order_by("username")

@@ -49,7 +49,12 @@ def totp_confirm(*, user: User, device: TOTPDevice, token: str) -> bool:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    record(action=AuditAction.OTP_ENROLL, actor=user, object_type="accounts.user", object_id=str(user.pk))
+    record(
+        action=AuditAction.OTP_ENROLL,
+        actor=user,
+        object_type="accounts.user",
+        object_id=str(user.pk),
+    )
     return True
 
 
@@ -147,9 +152,7 @@ def user_set_active(*, acting_user: User, user: User, active: bool, reason: str)
     if not reason:
         raise ValidationError({"reason": "请填写停用原因" if not active else "请填写启用原因"})
     if user.is_active == active:
-        raise ValidationError(
-            {"active": "该账号已是启用状态" if active else "该账号已是停用状态"}
-        )
+        raise ValidationError({"active": "该账号已是启用状态" if active else "该账号已是停用状态"})
     user.is_active = active
     user.save(update_fields=["is_active"])
     detail: dict[str, Any] = {"reason": reason}
@@ -256,7 +259,9 @@ def role_grant(*, acting_user: User, user: User, union: Union, role: str) -> Rol
         raise ValidationError(errors)
     if role in ADMINISTRATOR_ROLES and not rules.grants_administrators_at(acting_user, union.path):
         raise ValidationError(
-            {"role": f"“{_role_label(role)}”是管理员类角色，只能由“{union.name}”或其上级工会的安全保密管理员授予"}
+            {
+                "role": f"“{_role_label(role)}”是管理员类角色，只能由“{union.name}”或其上级工会的安全保密管理员授予"
+            }
         )
     held = list(RoleAssignment.objects.filter(user=user).select_related("union"))
     if any(a.union_id == union.pk and a.role == role for a in held):
@@ -265,7 +270,9 @@ def role_grant(*, acting_user: User, user: User, union: Union, role: str) -> Rol
         other = next((a for a in held if a.role in SEPARATED_ROLES and a.role != role), None)
         if other is not None:
             raise ValidationError(
-                {"role": f"三员分立：该账号已在“{other.union.name}”担任“{other.get_role_display()}”，不能再兼任“{_role_label(role)}”"}
+                {
+                    "role": f"三员分立：该账号已在“{other.union.name}”担任“{other.get_role_display()}”，不能再兼任“{_role_label(role)}”"
+                }
             )
     assignment = RoleAssignment(user=user, union=union, role=role, granted_by=acting_user)
     assignment.full_clean()
@@ -284,15 +291,16 @@ def role_grant(*, acting_user: User, user: User, union: Union, role: str) -> Rol
 @transaction.atomic
 def role_revoke(*, acting_user: User, assignment: RoleAssignment, reason: str) -> None:
     rules.require_power(acting_user, Action.GRANT_ROLES)
-    assignment = (
+    locked = (
         RoleAssignment.objects.restrict(acting_user, Action.GRANT_ROLES)
         .select_for_update()
         .select_related("union", "user")
         .filter(pk=assignment.pk)
         .first()
     )
-    if assignment is None:
+    if locked is None:
         raise PermissionDenied("该角色所在工会不在您的管辖范围内")
+    assignment = locked
     if assignment.user_id == acting_user.pk:
         raise PermissionDenied("不能撤销自己的角色，请由其他安全保密管理员办理")
     if assignment.role in ADMINISTRATOR_ROLES and not rules.grants_administrators_at(
@@ -402,7 +410,12 @@ def api_token_issue(
         actor=acting_user,
         obj=token,
         union_path=home_path(user),
-        after={"user": user.pk, "name": token.name, "prefix": token.prefix, "expires_at": expires_at},
+        after={
+            "user": user.pk,
+            "name": token.name,
+            "prefix": token.prefix,
+            "expires_at": expires_at,
+        },
     )
     return token, raw
 

@@ -87,7 +87,12 @@ def otp_enroll(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/otp_enroll.html",
-        {"form": form, "qr": svg_data_uri(device.config_url), "secret": secret, "next": _next_url(request)},
+        {
+            "form": form,
+            "qr": svg_data_uri(device.config_url),
+            "secret": secret,
+            "next": _next_url(request),
+        },
     )
 
 
@@ -109,7 +114,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             return self.form_invalid(form)
         update_session_auth_hash(self.request, user)
         messages.success(self.request, "密码已修改。")
-        return redirect(_next_url(self.request) if self.request.POST.get("next") else self.success_url)
+        return redirect(
+            _next_url(self.request) if self.request.POST.get("next") else self.success_url
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -182,7 +189,9 @@ def _visible_user_or_404(viewer: Any, pk: int) -> User:
     """The account if ``viewer`` administers accounts and sees it: 403 without any account
     power, 404 when it lies outside their subtrees."""
     _require_account_powers(viewer)
-    user = selectors.account_admin_users(viewer).select_related("created_under").filter(pk=pk).first()
+    user = (
+        selectors.account_admin_users(viewer).select_related("created_under").filter(pk=pk).first()
+    )
     if user is None:
         raise Http404("账号不存在或不在您的管辖范围内")
     return user
@@ -235,7 +244,8 @@ def user_create(request: HttpRequest) -> HttpResponse:
     if _searching(request):
         form = UserCreateForm(
             initial=_kept_input(request, "new_password1", "new_password2"),
-            viewer=request.user, search=search,
+            viewer=request.user,
+            search=search,
         )
     else:
         form = UserCreateForm(request.POST or None, viewer=request.user, search=search)
@@ -272,10 +282,14 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     revocable = {
         a.pk
-        for a in RoleAssignment.objects.restrict(viewer, Action.GRANT_ROLES).filter(user=user)
+        for a in RoleAssignment.objects.restrict(viewer, Action.GRANT_ROLES)
+        .filter(user=user)
         .select_related("union")
         if not is_self
-        and (a.role not in ADMINISTRATOR_ROLES or rules.grants_administrators_at(viewer, a.union.path))
+        and (
+            a.role not in ADMINISTRATOR_ROLES
+            or rules.grants_administrators_at(viewer, a.union.path)
+        )
     }
     context = {
         "account": user,
@@ -401,7 +415,9 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.user_set_active(
-                acting_user=request.user, user=user, active=activate,
+                acting_user=request.user,
+                user=user,
+                active=activate,
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
@@ -436,7 +452,9 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        messages.success(request, f"已解除“{user.display_name}”的登录锁定（清除 {cleared} 条失败记录）。")
+        messages.success(
+            request, f"已解除“{user.display_name}”的登录锁定（清除 {cleared} 条失败记录）。"
+        )
     return redirect("user_detail", pk=user.pk)
 
 
@@ -449,7 +467,9 @@ def user_totp_reset(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        messages.success(request, f"已重置“{user.display_name}”的动态口令；本人下次登录时重新绑定。")
+        messages.success(
+            request, f"已重置“{user.display_name}”的动态口令；本人下次登录时重新绑定。"
+        )
     return redirect("user_detail", pk=user.pk)
 
 
@@ -462,4 +482,7 @@ def union_search(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": "参数 power 无效"}, status=400)
     rules.require_power(request.user, power)
     unions = selectors.union_search(request.user, power, request.GET.get("q", "")[:60])
-    return JsonResponse({"results": [{"id": u.pk, "label": union_label(u)} for u in unions]})
+    return JsonResponse(
+        {"results": [{"id": u.pk, "label": union_label(u)} for u in unions]},
+        json_dumps_params={"ensure_ascii": False},
+    )

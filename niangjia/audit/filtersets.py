@@ -44,17 +44,23 @@ class _DateTimeInput(forms.DateTimeInput):
 
 class AuditEntryFilterForm(forms.Form):
     since = forms.DateTimeField(
-        label="起始时间", required=False, input_formats=DATETIME_INPUT_FORMATS,
+        label="起始时间",
+        required=False,
+        input_formats=DATETIME_INPUT_FORMATS,
         widget=_DateTimeInput(),
         error_messages={"invalid": "起始时间格式不正确，应为 YYYY-MM-DD HH:MM"},
     )
     until = forms.DateTimeField(
-        label="截止时间", required=False, input_formats=DATETIME_INPUT_FORMATS,
+        label="截止时间",
+        required=False,
+        input_formats=DATETIME_INPUT_FORMATS,
         widget=_DateTimeInput(),
         error_messages={"invalid": "截止时间格式不正确，应为 YYYY-MM-DD HH:MM"},
     )
     action = forms.ChoiceField(
-        label="动作", required=False, choices=[("", "全部动作"), *AuditAction.choices],
+        label="动作",
+        required=False,
+        choices=[("", "全部动作"), *AuditAction.choices],
         error_messages={"invalid_choice": "所选动作无效"},
     )
     actor = forms.CharField(label="操作人", required=False, max_length=150)

@@ -46,7 +46,10 @@ class AuditEntry(models.Model):
     object_id = models.CharField("对象编号", max_length=64, blank=True, db_index=True)
     object_repr = models.CharField("对象", max_length=200, blank=True)
     union_path = models.CharField(
-        "所属工会路径", max_length=255, blank=True, db_index=True,
+        "所属工会路径",
+        max_length=255,
+        blank=True,
+        db_index=True,
         help_text="Tree path of the union the object belongs to; scopes the audit viewer.",
     )
     before = models.JSONField("修改前", null=True, blank=True)

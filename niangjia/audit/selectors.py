@@ -18,8 +18,17 @@ from niangjia.audit.models import AuditEntry
 PAGE_SIZE = 50
 # Columns the list shows; before/after/detail (JSON, possibly large) wait for the detail page.
 LIST_FIELDS = (
-    "id", "time", "actor_id", "actor_name", "action", "object_type", "object_id",
-    "object_repr", "union_path", "client_ip", "request_id",
+    "id",
+    "time",
+    "actor_id",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "union_path",
+    "client_ip",
+    "request_id",
 )
 
 

@@ -13,7 +13,9 @@ from niangjia.audit.services import record
 
 @receiver(user_logged_in)
 def _on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record(action=AuditAction.LOGIN, actor=user, object_type="accounts.user", object_id=str(user.pk))
+    record(
+        action=AuditAction.LOGIN, actor=user, object_type="accounts.user", object_id=str(user.pk)
+    )
 
 
 @receiver(user_logged_out)
@@ -23,7 +25,9 @@ def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(user_login_failed)
-def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def _on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     username = str(credentials.get("username", ""))[:150]
     record(
         action=AuditAction.LOGIN_FAILED,

@@ -37,8 +37,11 @@ def messages_of(exc: ValidationError, field: str) -> list[str]:
 
 def test_system_admin_opens_an_account_under_a_union_of_their_county(county_system_admin, tree):
     user = services.user_create(
-        acting_user=county_system_admin, username="zhangwei", full_name="张伟",
-        password=GOOD_PASSWORD, union=tree.jiangan_grassroots,
+        acting_user=county_system_admin,
+        username="zhangwei",
+        full_name="张伟",
+        password=GOOD_PASSWORD,
+        union=tree.jiangan_grassroots,
     )
     user.refresh_from_db()
     assert user.created_under == tree.jiangan_grassroots
@@ -57,8 +60,11 @@ def test_system_admin_opens_an_account_under_a_union_of_their_county(county_syst
 def test_account_cannot_be_opened_under_a_union_outside_the_subtree(county_system_admin, tree):
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            acting_user=county_system_admin, username="lisi", full_name="李四",
-            password=GOOD_PASSWORD, union=tree.jianghan,
+            acting_user=county_system_admin,
+            username="lisi",
+            full_name="李四",
+            password=GOOD_PASSWORD,
+            union=tree.jianghan,
         )
     assert messages_of(exc, "union") == ["“江汉区总工会”不在您的账号管理范围内"]
     assert not User.objects.filter(username="lisi").exists()
@@ -67,24 +73,33 @@ def test_account_cannot_be_opened_under_a_union_outside_the_subtree(county_syste
 def test_a_cadre_cannot_open_accounts(county_cadre, tree):
     with pytest.raises(PermissionDenied, match="管理账号的权限"):
         services.user_create(
-            acting_user=county_cadre, username="lisi", full_name="李四",
-            password=GOOD_PASSWORD, union=tree.jiangan,
+            acting_user=county_cadre,
+            username="lisi",
+            full_name="李四",
+            password=GOOD_PASSWORD,
+            union=tree.jiangan,
         )
 
 
 def test_security_admin_cannot_open_accounts(county_security_admin, tree):
     with pytest.raises(PermissionDenied):
         services.user_create(
-            acting_user=county_security_admin, username="lisi", full_name="李四",
-            password=GOOD_PASSWORD, union=tree.jiangan,
+            acting_user=county_security_admin,
+            username="lisi",
+            full_name="李四",
+            password=GOOD_PASSWORD,
+            union=tree.jiangan,
         )
 
 
 def test_weak_password_is_refused_with_every_reason_in_chinese(county_system_admin, tree):
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            acting_user=county_system_admin, username="wangwu", full_name="王五",
-            password="abc123", union=tree.jiangan,
+            acting_user=county_system_admin,
+            username="wangwu",
+            full_name="王五",
+            password="abc123",
+            union=tree.jiangan,
         )
     reasons = messages_of(exc, "password")
     assert "密码太短，至少需要 10 个字符（当前 6 个）" in reasons
@@ -95,8 +110,11 @@ def test_weak_password_is_refused_with_every_reason_in_chinese(county_system_adm
 def test_common_and_all_digit_passwords_are_refused(county_system_admin, tree):
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            acting_user=county_system_admin, username="wangwu", full_name="王五",
-            password="12345678901", union=tree.jiangan,
+            acting_user=county_system_admin,
+            username="wangwu",
+            full_name="王五",
+            password="12345678901",
+            union=tree.jiangan,
         )
     reasons = messages_of(exc, "password")
     assert "这个密码太常见了。" in reasons
@@ -106,8 +124,11 @@ def test_common_and_all_digit_passwords_are_refused(county_system_admin, tree):
 def test_username_taken_in_any_letter_case_is_refused(county_system_admin, county_cadre, tree):
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            acting_user=county_system_admin, username="County_Cadre", full_name="重名",
-            password=GOOD_PASSWORD, union=tree.jiangan,
+            acting_user=county_system_admin,
+            username="County_Cadre",
+            full_name="重名",
+            password=GOOD_PASSWORD,
+            union=tree.jiangan,
         )
     assert messages_of(exc, "username") == ["用户名“County_Cadre”已被使用，请换一个"]
 
@@ -115,7 +136,10 @@ def test_username_taken_in_any_letter_case_is_refused(county_system_admin, count
 def test_missing_fields_are_named(county_system_admin, tree):
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            acting_user=county_system_admin, username=" ", full_name="", password="",
+            acting_user=county_system_admin,
+            username=" ",
+            full_name="",
+            password="",
             union=tree.jiangan,
         )
     errors = exc.value.message_dict
@@ -129,8 +153,11 @@ def test_account_cannot_be_opened_under_a_dissolved_union(county_system_admin, t
     tree.jiangan_grassroots.save()
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            acting_user=county_system_admin, username="zhaoliu", full_name="赵六",
-            password=GOOD_PASSWORD, union=tree.jiangan_grassroots,
+            acting_user=county_system_admin,
+            username="zhaoliu",
+            full_name="赵六",
+            password=GOOD_PASSWORD,
+            union=tree.jiangan_grassroots,
         )
     assert "已撤销" in messages_of(exc, "union")[0]
 
@@ -164,7 +191,9 @@ def test_deactivation_needs_a_reason_and_is_audited_with_before_and_after(
     cadre = make_account("cadre1", role=Role.CADRE, union=tree.jiangan_grassroots)
     token, _ = ApiToken.issue(user=cadre, name="对接")
     with pytest.raises(ValidationError) as exc:
-        services.user_set_active(acting_user=county_system_admin, user=cadre, active=False, reason=" ")
+        services.user_set_active(
+            acting_user=county_system_admin, user=cadre, active=False, reason=" "
+        )
     assert messages_of(exc, "reason") == ["请填写停用原因"]
     services.user_set_active(
         acting_user=county_system_admin, user=cadre, active=False, reason="调离工会岗位"
@@ -178,9 +207,13 @@ def test_deactivation_needs_a_reason_and_is_audited_with_before_and_after(
     assert entry.detail == {"reason": "调离工会岗位", "tokens_revoked": 1}
     assert entry.union_path == tree.jiangan_grassroots.path
     with pytest.raises(ValidationError) as again:
-        services.user_set_active(acting_user=county_system_admin, user=cadre, active=False, reason="再次")
+        services.user_set_active(
+            acting_user=county_system_admin, user=cadre, active=False, reason="再次"
+        )
     assert messages_of(again, "active") == ["该账号已是停用状态"]
-    services.user_set_active(acting_user=county_system_admin, user=cadre, active=True, reason="返岗")
+    services.user_set_active(
+        acting_user=county_system_admin, user=cadre, active=True, reason="返岗"
+    )
     cadre.refresh_from_db()
     assert cadre.is_active is True
 
@@ -197,9 +230,15 @@ def test_account_with_a_role_beside_the_county_is_out_of_the_county_admins_hands
 ):
     both = make_account("both", role=Role.CADRE, union=tree.jiangan)
     RoleAssignment.objects.create(user=both, union=tree.jianghan, role=Role.CADRE)
-    assert User.objects.restrict(county_system_admin, Action.MANAGE_ACCOUNTS).filter(pk=both.pk).exists()
+    assert (
+        User.objects.restrict(county_system_admin, Action.MANAGE_ACCOUNTS)
+        .filter(pk=both.pk)
+        .exists()
+    )
     with pytest.raises(PermissionDenied, match="有角色不在您的管辖范围内"):
-        services.user_set_active(acting_user=county_system_admin, user=both, active=False, reason="x")
+        services.user_set_active(
+            acting_user=county_system_admin, user=both, active=False, reason="x"
+        )
     both.refresh_from_db()
     assert both.is_active
 
@@ -264,7 +303,9 @@ def test_own_password_change_clears_the_forced_change(county_cadre):
 def test_security_admin_grants_a_role_in_their_county(county_security_admin, make_account, tree):
     account = make_account("newcomer", created_under=tree.jiangan)
     assignment = services.role_grant(
-        acting_user=county_security_admin, user=account, union=tree.jiangan_grassroots,
+        acting_user=county_security_admin,
+        user=account,
+        union=tree.jiangan_grassroots,
         role=Role.CADRE,
     )
     assert assignment.granted_by == county_security_admin
@@ -280,8 +321,10 @@ def test_security_admin_grants_a_role_in_their_county(county_security_admin, mak
 def test_nobody_grants_a_role_to_themselves(county_security_admin, tree):
     with pytest.raises(PermissionDenied, match="不能给自己授予角色"):
         services.role_grant(
-            acting_user=county_security_admin, user=county_security_admin,
-            union=tree.jiangan_grassroots, role=Role.CADRE,
+            acting_user=county_security_admin,
+            user=county_security_admin,
+            union=tree.jiangan_grassroots,
+            role=Role.CADRE,
         )
     assert county_security_admin.role_assignments.count() == 1
 
@@ -299,7 +342,9 @@ def test_no_grant_on_a_union_outside_the_subtree(county_security_admin, make_acc
 def test_no_grant_to_an_account_outside_the_subtree(county_security_admin, sibling_cadre, tree):
     with pytest.raises(PermissionDenied, match="不在您的管辖范围内"):
         services.role_grant(
-            acting_user=county_security_admin, user=sibling_cadre, union=tree.jiangan,
+            acting_user=county_security_admin,
+            user=sibling_cadre,
+            union=tree.jiangan,
             role=Role.CADRE,
         )
 
@@ -310,7 +355,9 @@ def test_system_and_audit_admins_cannot_grant_roles(
     account = make_account("newcomer", created_under=tree.jiangan)
     for admin in (county_system_admin, county_audit_admin):
         with pytest.raises(PermissionDenied, match="授予角色的权限"):
-            services.role_grant(acting_user=admin, user=account, union=tree.jiangan, role=Role.CADRE)
+            services.role_grant(
+                acting_user=admin, user=account, union=tree.jiangan, role=Role.CADRE
+            )
 
 
 def test_security_admin_grants_administrator_roles_on_their_node_and_below(
@@ -323,9 +370,7 @@ def test_security_admin_grants_administrator_roles_on_their_node_and_below(
     assert account.role_assignments.get().role == Role.ADMIN
 
 
-def test_administrator_roles_need_a_security_admin_above_the_union(
-    monkeypatch, make_account, tree
-):
+def test_administrator_roles_need_a_security_admin_above_the_union(monkeypatch, make_account, tree):
     # Were a business administrator ever given the power to grant roles, it still could not
     # hand out administrator-type roles: only a security administrator of the node or above.
     monkeypatch.setitem(ROLE_ACTIONS, Role.ADMIN, ROLE_ACTIONS[Role.ADMIN] | {Action.GRANT_ROLES})
@@ -348,7 +393,9 @@ def test_one_person_holds_only_one_of_the_three_administrator_roles(
     account = make_account("sysadmin2", role=Role.SYSTEM_ADMIN, union=tree.jiangan_grassroots)
     with pytest.raises(ValidationError) as exc:
         services.role_grant(
-            acting_user=county_security_admin, user=account, union=tree.jiangan,
+            acting_user=county_security_admin,
+            user=account,
+            union=tree.jiangan,
             role=Role.AUDIT_ADMIN,
         )
     assert messages_of(exc, "role") == [
@@ -356,7 +403,9 @@ def test_one_person_holds_only_one_of_the_three_administrator_roles(
     ]
     # The same separated role on another node is no conflict.
     services.role_grant(
-        acting_user=county_security_admin, user=account, union=tree.jiangan,
+        acting_user=county_security_admin,
+        user=account,
+        union=tree.jiangan,
         role=Role.SYSTEM_ADMIN,
     )
 
@@ -364,7 +413,9 @@ def test_one_person_holds_only_one_of_the_three_administrator_roles(
 def test_the_same_role_twice_is_refused(county_security_admin, county_cadre, tree):
     with pytest.raises(ValidationError) as exc:
         services.role_grant(
-            acting_user=county_security_admin, user=county_cadre, union=tree.jiangan,
+            acting_user=county_security_admin,
+            user=county_cadre,
+            union=tree.jiangan,
             role=Role.CADRE,
         )
     assert messages_of(exc, "role") == ["该账号已在“江岸区总工会”担任“工会干部”"]
@@ -375,7 +426,9 @@ def test_no_grant_on_a_dissolved_union(county_security_admin, county_cadre, tree
     tree.jiangan_grassroots.save()
     with pytest.raises(ValidationError) as exc:
         services.role_grant(
-            acting_user=county_security_admin, user=county_cadre, union=tree.jiangan_grassroots,
+            acting_user=county_security_admin,
+            user=county_cadre,
+            union=tree.jiangan_grassroots,
             role=Role.CADRE,
         )
     assert "已撤销" in messages_of(exc, "union")[0]
@@ -391,7 +444,9 @@ def test_revocation_needs_a_reason_and_keeps_the_role_in_the_audit_row(
     with pytest.raises(ValidationError) as exc:
         services.role_revoke(acting_user=county_security_admin, assignment=assignment, reason="")
     assert messages_of(exc, "reason") == ["请填写撤销原因"]
-    services.role_revoke(acting_user=county_security_admin, assignment=assignment, reason="换届离任")
+    services.role_revoke(
+        acting_user=county_security_admin, assignment=assignment, reason="换届离任"
+    )
     assert not RoleAssignment.objects.filter(pk=assignment.pk).exists()
     entry = last_entry(AuditAction.ROLE_REVOKE)
     assert entry.before["role"] == Role.CADRE
@@ -444,14 +499,18 @@ def test_security_admin_unlocks_an_account_locked_by_failed_logins(
 ):
     client = failed_logins("county_cadre", 5)
     assert AccessAttempt.objects.filter(username="county_cadre").exists()
-    locked = client.post("/accounts/login/", {"username": "county_cadre", "password": PERSONA_PASSWORD})
+    locked = client.post(
+        "/accounts/login/", {"username": "county_cadre", "password": PERSONA_PASSWORD}
+    )
     assert locked.status_code == 429
     cleared = services.account_unlock(acting_user=county_security_admin, user=county_cadre)
     assert cleared == 1
     assert not AccessAttempt.objects.filter(username="county_cadre").exists()
     entry = last_entry(AuditAction.ACCOUNT_UNLOCK)
     assert entry.detail == {"attempts_cleared": 1} and entry.object_id == str(county_cadre.pk)
-    signed_in = client.post("/accounts/login/", {"username": "county_cadre", "password": PERSONA_PASSWORD})
+    signed_in = client.post(
+        "/accounts/login/", {"username": "county_cadre", "password": PERSONA_PASSWORD}
+    )
     assert signed_in.status_code == 302
 
 
@@ -493,7 +552,9 @@ def test_security_admin_cannot_reset_the_second_factor_beside_their_county(
 
 
 def test_cadre_issues_a_token_for_themselves_and_only_the_hash_is_kept(county_cadre, tree):
-    token, raw = services.api_token_issue(acting_user=county_cadre, user=county_cadre, name="数据交换")
+    token, raw = services.api_token_issue(
+        acting_user=county_cadre, user=county_cadre, name="数据交换"
+    )
     assert raw.startswith("nj_")
     assert ApiToken.objects.find(raw) == token
     assert raw not in token.key_hash
@@ -508,7 +569,9 @@ def test_token_rules_name_the_field(county_cadre):
     now = timezone.now()
     with pytest.raises(ValidationError) as exc:
         services.api_token_issue(
-            acting_user=county_cadre, user=county_cadre, name="",
+            acting_user=county_cadre,
+            user=county_cadre,
+            name="",
             expires_at=now + datetime.timedelta(days=400),
         )
     assert exc.value.message_dict == {
@@ -517,7 +580,9 @@ def test_token_rules_name_the_field(county_cadre):
     }
     with pytest.raises(ValidationError) as past:
         services.api_token_issue(
-            acting_user=county_cadre, user=county_cadre, name="x",
+            acting_user=county_cadre,
+            user=county_cadre,
+            name="x",
             expires_at=now - datetime.timedelta(minutes=1),
         )
     assert messages_of(past, "expires_at") == ["过期时间须晚于当前时间"]
