@@ -1,0 +1,1 @@
+"""The organisation registry over the REST API: regions, unions and employers."""
