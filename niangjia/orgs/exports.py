@@ -26,14 +26,39 @@ from niangjia.utilities.xlsx import XlsxFile, write_xlsx
 _CHUNK = 2000
 
 UNION_HEADERS = (
-    "名称", "层级", "类型", "状态", "上级工会", "所在行政区划", "行政区划代码", "所属产业工会",
-    "统一社会信用代码", "成立日期", "撤销/合并日期", "并入工会", "地址", "联系电话", "下级工会数",
+    "名称",
+    "层级",
+    "类型",
+    "状态",
+    "上级工会",
+    "所在行政区划",
+    "行政区划代码",
+    "所属产业工会",
+    "统一社会信用代码",
+    "成立日期",
+    "撤销/合并日期",
+    "并入工会",
+    "地址",
+    "联系电话",
+    "下级工会数",
 )
 UNION_WIDTHS = (36, 10, 14, 8, 30, 30, 12, 30, 22, 12, 14, 30, 40, 16, 10)
 
 EMPLOYER_HEADERS = (
-    "单位名称", "统一社会信用代码", "历史代码例外", "例外原因", "所在行政区划", "行政区划代码",
-    "行业门类", "经济类型", "职工人数", "登记状态", "是否建会", "所属基层工会", "管理工会", "地址",
+    "单位名称",
+    "统一社会信用代码",
+    "历史代码例外",
+    "例外原因",
+    "所在行政区划",
+    "行政区划代码",
+    "行业门类",
+    "经济类型",
+    "职工人数",
+    "登记状态",
+    "是否建会",
+    "所属基层工会",
+    "管理工会",
+    "地址",
 )
 EMPLOYER_WIDTHS = (40, 22, 12, 24, 30, 12, 30, 16, 10, 10, 10, 36, 30, 40)
 
@@ -78,9 +103,7 @@ def export_unions(*, acting_user: Any, union: Union) -> tuple[XlsxFile, str]:
     unions = (
         union.counted_subtree()
         .restrict(acting_user, Action.EXPORT)
-        .select_related(
-            "region__parent__parent__parent", "industry_union", "merged_into"
-        )
+        .select_related("region__parent__parent__parent", "industry_union", "merged_into")
         .annotate(
             parent_name=Subquery(parent.values("name")[:1]),
             # Its own subtree first, then the grassroots unions linked from elsewhere.
@@ -138,11 +161,15 @@ def export_employers(
     if not export_paths:
         raise PermissionDenied("您没有导出用人单位的权限")
     # Whatever the caller built, only rows the user may export leave the building.
-    rows = employers.restrict(acting_user, Action.EXPORT).select_related(
-        "region__parent__parent__parent", "owner", "covering_union"
-    ).order_by("name", "id")
+    rows = (
+        employers.restrict(acting_user, Action.EXPORT)
+        .select_related("region__parent__parent__parent", "owner", "covering_union")
+        .order_by("name", "id")
+    )
     xfile = write_xlsx(
-        title="用人单位", headers=EMPLOYER_HEADERS, rows=_employer_rows(rows),
+        title="用人单位",
+        headers=EMPLOYER_HEADERS,
+        rows=_employer_rows(rows),
         widths=EMPLOYER_WIDTHS,
     )
     filename = f"用人单位-{_stamp()}.xlsx"

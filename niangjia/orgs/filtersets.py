@@ -46,7 +46,8 @@ class EmployerFilterForm(RegistryForm):
         label="登记状态", required=False, choices=[("", "全部"), *EmployerStatus.choices]
     )
     organised = forms.ChoiceField(
-        label="建会情况", required=False,
+        label="建会情况",
+        required=False,
         choices=[("", "全部"), ("yes", "已建会"), ("no", "未建会")],
     )
     covering_union = UnionPickerField(purpose=Purpose.COVER, label="所属基层工会", required=False)

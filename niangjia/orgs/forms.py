@@ -31,7 +31,7 @@ from niangjia.orgs.choices import (
 )
 from niangjia.orgs.models import Region, Union
 from niangjia.orgs.queries import PICKER_LIMIT, Purpose
-from niangjia.orgs.validators import normalize_uscc
+from niangjia.orgs.validators import normalize_uscc, validate_uscc
 
 _REGION_CODE_RE = re.compile(r"^\d{6}(\d{3})?$")
 PICKER_SEARCH = "_picker_search"
@@ -292,15 +292,20 @@ def placement_options(parent: Union) -> dict[str, list[str]]:
 class UnionFieldsMixin(forms.Form):
     name = forms.CharField(label="名称", max_length=120)
     region = RegionField(
-        label="所在行政区划", required=False,
+        label="所在行政区划",
+        required=False,
         help_text="地方总工会必须选择对应的行政区划（省级选省、市级选市、县级选县）。",
     )
     industry_union = UnionPickerField(
-        purpose=Purpose.INDUSTRY, label="所属产业工会", required=False,
+        purpose=Purpose.INDUSTRY,
+        label="所属产业工会",
+        required=False,
         help_text="仅基层工会可另属一个产业工会。",
     )
     uscc = forms.CharField(
-        label="统一社会信用代码", max_length=18, required=False,
+        label="统一社会信用代码",
+        max_length=18,
+        required=False,
         help_text="工会的统一社会信用代码以 81 开头，共 18 位。",
     )
     established_on = forms.DateField(
@@ -319,8 +324,15 @@ class UnionCreateForm(RegistryForm, UnionFieldsMixin):
     level = forms.ChoiceField(label="层级", choices=UnionLevel.choices)
 
     field_order = [
-        "name", "kind", "level", "region", "industry_union", "uscc", "established_on",
-        "address", "contact_phone",
+        "name",
+        "kind",
+        "level",
+        "region",
+        "industry_union",
+        "uscc",
+        "established_on",
+        "address",
+        "contact_phone",
     ]
 
     def __init__(self, *args: Any, user: Any, parent: Union, **kwargs: Any) -> None:
@@ -341,7 +353,8 @@ class UnionCreateForm(RegistryForm, UnionFieldsMixin):
         if not self.is_bound and not self.initial.get("region") and parent.region_id:
             self.initial.setdefault("region", parent.region)
         self.setup_picker(
-            "industry_union", queries.picker_queryset(user, Purpose.INDUSTRY),
+            "industry_union",
+            queries.picker_queryset(user, Purpose.INDUSTRY),
             purpose=Purpose.INDUSTRY,
         )
 
@@ -374,8 +387,10 @@ class UnionEditForm(RegistryForm, UnionFieldsMixin):
         super().__init__(*args, user=user, initial=initial, **kwargs)
         self.union = union
         self.setup_picker(
-            "industry_union", queries.picker_queryset(user, Purpose.INDUSTRY),
-            purpose=Purpose.INDUSTRY, keep=union.industry_union,
+            "industry_union",
+            queries.picker_queryset(user, Purpose.INDUSTRY),
+            purpose=Purpose.INDUSTRY,
+            keep=union.industry_union,
         )
 
     def changes(self) -> dict[str, Any]:
@@ -406,8 +421,10 @@ class UnionMoveForm(RegistryForm):
         super().__init__(*args, user=user, **kwargs)
         self.union = union
         self.setup_picker(
-            "new_parent", queries.picker_queryset(user, Purpose.PARENT, union=union),
-            purpose=Purpose.PARENT, union=union,
+            "new_parent",
+            queries.picker_queryset(user, Purpose.PARENT, union=union),
+            purpose=Purpose.PARENT,
+            union=union,
         )
 
 
@@ -422,8 +439,10 @@ class UnionMergeForm(RegistryForm):
         self.union = union
         self.fields["confirm"].error_messages["required"] = "请勾选确认后再合并"
         self.setup_picker(
-            "target", queries.picker_queryset(user, Purpose.TARGET, union=union),
-            purpose=Purpose.TARGET, union=union,
+            "target",
+            queries.picker_queryset(user, Purpose.TARGET, union=union),
+            purpose=Purpose.TARGET,
+            union=union,
         )
 
 
@@ -445,11 +464,14 @@ class UnionDissolveForm(RegistryForm):
 class EmployerForm(RegistryForm):
     name = forms.CharField(label="单位名称", max_length=200)
     uscc = forms.CharField(
-        label="统一社会信用代码", max_length=18, required=False,
+        label="统一社会信用代码",
+        max_length=18,
+        required=False,
         help_text="18 位，最后一位为校验位。",
     )
     uscc_override = forms.BooleanField(
-        label="校验位例外（历史代码）", required=False,
+        label="校验位例外（历史代码）",
+        required=False,
         help_text="仅当历史遗留代码无法通过校验位检查时勾选，并填写原因。",
     )
     uscc_override_reason = forms.CharField(label="例外原因", max_length=200, required=False)
@@ -465,10 +487,14 @@ class EmployerForm(RegistryForm):
         label="登记状态", choices=EmployerStatus.choices, initial=EmployerStatus.ACTIVE
     )
     owner = UnionPickerField(
-        purpose=Purpose.OWNER, label="管理工会", help_text="保管该单位登记信息的工会，通常为所在地的地方总工会。"
+        purpose=Purpose.OWNER,
+        label="管理工会",
+        help_text="保管该单位登记信息的工会，通常为所在地的地方总工会。",
     )
     covering_union = UnionPickerField(
-        purpose=Purpose.COVER, label="所属基层工会", required=False,
+        purpose=Purpose.COVER,
+        label="所属基层工会",
+        required=False,
         help_text="已建会的单位选择覆盖它的基层工会或联合基层工会；未建会留空。",
     )
     address = forms.CharField(label="地址", max_length=200, required=False)
@@ -492,17 +518,31 @@ class EmployerForm(RegistryForm):
         super().__init__(*args, user=user, **kwargs)
         self.employer = employer
         self.setup_picker(
-            "owner", queries.picker_queryset(user, Purpose.OWNER), purpose=Purpose.OWNER,
+            "owner",
+            queries.picker_queryset(user, Purpose.OWNER),
+            purpose=Purpose.OWNER,
             keep=employer.owner if employer is not None else None,
         )
         self.setup_picker(
-            "covering_union", queries.picker_queryset(user, Purpose.COVER),
+            "covering_union",
+            queries.picker_queryset(user, Purpose.COVER),
             purpose=Purpose.COVER,
             keep=employer.covering_union if employer is not None else None,
         )
 
     def clean_uscc(self) -> str | None:
         return normalize_uscc(self.cleaned_data.get("uscc") or "") or None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The service decides; checking here too shows the code's error together with the
+        # others instead of only after every other field is right.
+        if data.get("uscc") and not data.get("uscc_override"):
+            try:
+                validate_uscc(data["uscc"])
+            except ValidationError as exc:
+                self.add_error("uscc", exc)
+        return data
 
     def clean_uscc_override_reason(self) -> str:
         return (self.cleaned_data.get("uscc_override_reason") or "").strip()

@@ -110,7 +110,10 @@ def picker_candidates(
 def union_label(union: Union) -> str:
     """How a union reads in a picker: name, level and, when known, its parent."""
     parent = getattr(union, "parent_name", None)
-    text = f"{union.name}（{union.get_level_display()}{union.get_kind_display()}"
+    kind = union.get_kind_display()
+    if union.level != UnionLevel.GRASSROOTS:
+        kind = f"{union.get_level_display()}{kind}"
+    text = f"{union.name}（{kind}"
     return text + (f"，上级：{parent}）" if parent else "）")
 
 
@@ -197,7 +200,9 @@ def union_figures(user: Any, union: Union) -> dict[str, Any]:
     counts = union_child_counts(union)
     by_level = counts["children_by_level"]
     children_by_level = [
-        (UnionLevel(level).label, by_level[level]) for level in UnionLevel.values if level in by_level
+        (UnionLevel(level).label, by_level[level])
+        for level in UnionLevel.values
+        if level in by_level
     ]
     grassroots = (
         union.counted_subtree()

@@ -181,9 +181,7 @@ def region_children(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "parent": {"code": parent.code, "name": parent.name} if parent else None,
-            "results": [
-                {"code": r.code, "name": r.name, "level": r.level} for r in regions
-            ],
+            "results": [{"code": r.code, "name": r.name, "level": r.level} for r in regions],
         }
     )
 
@@ -201,7 +199,11 @@ def union_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     linked = [pk for pk in (union.industry_union_id, union.merged_into_id) if pk]
     visible = (
-        set(Union.objects.restrict(user, Action.VIEW).filter(pk__in=linked).values_list("pk", flat=True))
+        set(
+            Union.objects.restrict(user, Action.VIEW)
+            .filter(pk__in=linked)
+            .values_list("pk", flat=True)
+        )
         if linked
         else set()
     )
@@ -214,7 +216,9 @@ def union_detail(request: HttpRequest, pk: int) -> HttpResponse:
     members, members_next = [], None
     if union.kind == UnionKind.INDUSTRY:
         members, members_next = queries.industry_members(
-            user, union, after=request.GET.get("members_after") or None,
+            user,
+            union,
+            after=request.GET.get("members_after") or None,
             limit=settings.ORG_CHILDREN_PAGE_SIZE,
         )
     covers = union.kind in (UnionKind.GRASSROOTS, UnionKind.JOINT)
@@ -283,8 +287,12 @@ def union_create(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = UnionCreateForm(user=request.user, parent=parent)
     return _form_page(
-        request, "orgs/union_form.html", form, parent,
-        title=f"在“{parent.name}”下新建工会", submit="新建",
+        request,
+        "orgs/union_form.html",
+        form,
+        parent,
+        title=f"在“{parent.name}”下新建工会",
+        submit="新建",
         cancel_url=_detail_url(parent),
         no_options=not form.options,
     )
@@ -313,8 +321,13 @@ def union_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = UnionEditForm(user=request.user, union=union)
     return _form_page(
-        request, "orgs/union_form.html", form, union,
-        title=f"编辑“{union.name}”", submit="保存", cancel_url=_detail_url(union),
+        request,
+        "orgs/union_form.html",
+        form,
+        union,
+        title=f"编辑“{union.name}”",
+        submit="保存",
+        cancel_url=_detail_url(union),
     )
 
 
@@ -338,8 +351,13 @@ def union_move(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = UnionMoveForm(user=request.user, union=union)
     return _form_page(
-        request, "orgs/union_form.html", form, union,
-        title=f"移动“{union.name}”", submit="移动", cancel_url=_detail_url(union),
+        request,
+        "orgs/union_form.html",
+        form,
+        union,
+        title=f"移动“{union.name}”",
+        submit="移动",
+        cancel_url=_detail_url(union),
         intro=f"“{union.name}”连同它的 {union.numchild} 个直属下级工会及全部下级一起移到新的上级之下。",
     )
 
@@ -364,8 +382,14 @@ def union_merge(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = UnionMergeForm(user=request.user, union=union)
     return _form_page(
-        request, "orgs/union_form.html", form, union,
-        title=f"合并“{union.name}”", submit="合并", danger=True, cancel_url=_detail_url(union),
+        request,
+        "orgs/union_form.html",
+        form,
+        union,
+        title=f"合并“{union.name}”",
+        submit="合并",
+        danger=True,
+        cancel_url=_detail_url(union),
         intro="只能并入同层级、同类型且存续的工会。",
     )
 
@@ -386,8 +410,14 @@ def union_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"“{union.name}”已撤销")
             return redirect(_detail_url(union))
     return _form_page(
-        request, "orgs/union_form.html", form, union,
-        title=f"撤销“{union.name}”", submit="撤销", danger=True, cancel_url=_detail_url(union),
+        request,
+        "orgs/union_form.html",
+        form,
+        union,
+        title=f"撤销“{union.name}”",
+        submit="撤销",
+        danger=True,
+        cancel_url=_detail_url(union),
         intro="撤销后该工会保留历史记录，覆盖的用人单位变为未建会。存续的下级工会须先移走、合并或撤销。",
     )
 
@@ -435,9 +465,7 @@ def union_export(request: HttpRequest, pk: int) -> HttpResponse:
 def employer_list(request: HttpRequest) -> HttpResponse:
     form = EmployerFilterForm(request.GET, user=request.user)
     form.is_valid()  # invalid filters are shown and left out; the valid ones still apply
-    page = offset_page(
-        form.employers(), page=request.GET.get("page"), per_page=EMPLOYERS_PER_PAGE
-    )
+    page = offset_page(form.employers(), page=request.GET.get("page"), per_page=EMPLOYERS_PER_PAGE)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop(PICKER_SEARCH, None)
@@ -477,11 +505,9 @@ def employer_export(request: HttpRequest) -> HttpResponse:
 @require_GET
 def employer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     employer = get_scoped_or_404(Employer, request.user, Action.VIEW, pk=pk)
-    employer = (
-        Employer.objects.select_related(
-            "region__parent__parent__parent", "owner", "covering_union", "created_by"
-        ).get(pk=employer.pk)
-    )
+    employer = Employer.objects.select_related(
+        "region__parent__parent__parent", "owner", "covering_union", "created_by"
+    ).get(pk=employer.pk)
     can_change = Employer.objects.restrict(request.user, Action.CHANGE).filter(pk=pk).exists()
     return render(
         request,
@@ -503,9 +529,7 @@ def employer_create(request: HttpRequest) -> HttpResponse:
         form = EmployerForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                employer = services.employer_create(
-                    acting_user=request.user, **form.service_data()
-                )
+                employer = services.employer_create(acting_user=request.user, **form.service_data())
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -527,8 +551,12 @@ def employer_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orgs/employer_form.html",
-        {"form": form, "title": "登记用人单位", "submit": "登记",
-         "cancel_url": reverse("orgs:employer_list")},
+        {
+            "form": form,
+            "title": "登记用人单位",
+            "submit": "登记",
+            "cancel_url": reverse("orgs:employer_list"),
+        },
     )
 
 
@@ -552,14 +580,17 @@ def employer_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"已保存“{form.cleaned_data['name']}”的修改")
                 return redirect(detail_url)
     elif request.method == "POST":
-        form = EmployerForm(
-            initial=form_state(request.POST), user=request.user, employer=employer
-        )
+        form = EmployerForm(initial=form_state(request.POST), user=request.user, employer=employer)
     else:
         form = EmployerForm(user=request.user, employer=employer)
     return render(
         request,
         "orgs/employer_form.html",
-        {"form": form, "employer": employer, "title": f"编辑“{employer.name}”",
-         "submit": "保存", "cancel_url": detail_url},
+        {
+            "form": form,
+            "employer": employer,
+            "title": f"编辑“{employer.name}”",
+            "submit": "保存",
+            "cancel_url": detail_url,
+        },
     )

@@ -16,7 +16,7 @@ from django.urls import reverse
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.models import AuditEntry
 from niangjia.orgs import services
-from niangjia.orgs.choices import UnionKind, UnionLevel, UnionStatus
+from niangjia.orgs.choices import UnionStatus
 from niangjia.orgs.models import Employer, Union
 from niangjia.utilities.testing.factories import (
     EmployerFactory,
@@ -178,8 +178,9 @@ def test_children_endpoint_pages_by_path_through_more_than_a_page(
     for _ in range(24):
         UnionFactory(parent=tree.jiangan)
     expected = set(
-        Union.objects.filter(path__startswith=tree.jiangan.path, depth=tree.jiangan.depth + 1)
-        .values_list("name", flat=True)
+        Union.objects.filter(
+            path__startswith=tree.jiangan.path, depth=tree.jiangan.depth + 1
+        ).values_list("name", flat=True)
     )
     assert len(expected) == 25
     client = client_for(county_cadre)
@@ -255,7 +256,12 @@ def test_search_hits_show_their_path_linking_only_ancestors_in_scope(
 ):
     response = client_for(county_cadre).get(url("union_tree"), {"q": "长江"})
     hit = response.context["results"].items[0]
-    assert [c.name for c in hit.crumbs] == ["中华全国总工会", "湖北省总工会", "武汉市总工会", "江岸区总工会"]
+    assert [c.name for c in hit.crumbs] == [
+        "中华全国总工会",
+        "湖北省总工会",
+        "武汉市总工会",
+        "江岸区总工会",
+    ]
     assert [c.linked for c in hit.crumbs] == [False, False, False, True]
     html = text(response)
     assert f'href="{url("union_detail", tree.jiangan.pk)}"' in html
@@ -328,8 +334,14 @@ def test_auditor_sees_the_detail_without_any_action_button(tree, auditor, client
     response = client_for(auditor).get(url("union_detail", tree.wuhan.pk))
     assert response.status_code == 200
     assert response.context["actions"] == {
-        "add": False, "change": False, "move": False, "merge": False, "dissolve": False,
-        "delete": False, "export": False, "add_employer": False,
+        "add": False,
+        "change": False,
+        "move": False,
+        "merge": False,
+        "dissolve": False,
+        "delete": False,
+        "export": False,
+        "add_employer": False,
     }
     html = text(response)
     assert url("union_edit", tree.wuhan.pk) not in html
@@ -410,9 +422,7 @@ def test_detail_query_count_is_bounded(
 # --- Creating a union
 
 
-def test_county_cadre_creates_a_grassroots_union_with_an_audit_row(
-    tree, county_cadre, client_for
-):
+def test_county_cadre_creates_a_grassroots_union_with_an_audit_row(tree, county_cadre, client_for):
     response = client_for(county_cadre).post(
         url("union_create", tree.jiangan.pk), grassroots_data(region="420102")
     )
@@ -546,8 +556,11 @@ def test_editing_a_union_linked_to_an_industry_union_outside_the_scope_keeps_the
     assert str(tree.transport_industry.pk) in option_values(text(form_page), "industry_union")
     response = client.post(
         url("union_edit", union.pk),
-        {"name": "武汉汉江物流有限公司工会委员会", "region": "420103",
-         "industry_union": str(tree.transport_industry.pk)},
+        {
+            "name": "武汉汉江物流有限公司工会委员会",
+            "region": "420103",
+            "industry_union": str(tree.transport_industry.pk),
+        },
     )
     assert response.status_code == 302
     union.refresh_from_db()
@@ -586,7 +599,9 @@ def test_merge_needs_confirmation_then_moves_employers(tree, county_cadre, clien
     assert option_values(text(page), "target") == {str(target.pk)}
     unconfirmed = client.post(url("union_merge", source.pk), {"target": str(target.pk)})
     assert field_errors(unconfirmed, "confirm") == ["请勾选确认后再合并"]
-    response = client.post(url("union_merge", source.pk), {"target": str(target.pk), "confirm": "on"})
+    response = client.post(
+        url("union_merge", source.pk), {"target": str(target.pk), "confirm": "on"}
+    )
     assert response.status_code == 302
     source.refresh_from_db()
     assert source.status == UnionStatus.MERGED and source.merged_into_id == target.pk
@@ -614,9 +629,7 @@ def test_dissolving_a_union_with_active_children_shows_the_service_reason(
     assert "还有 1 个存续的下级工会" in field_errors(response, "reason")[0]
 
 
-def test_admin_deletes_an_empty_union_and_returns_to_its_parent(
-    tree, national_admin, client_for
-):
+def test_admin_deletes_an_empty_union_and_returns_to_its_parent(tree, national_admin, client_for):
     empty = UnionFactory(parent=tree.jiangan, name="误建的工会")
     response = client_for(national_admin).post(url("union_delete", empty.pk))
     assert response.status_code == 302
@@ -746,12 +759,12 @@ def test_employer_list_pages_and_its_query_count_does_not_grow(
     assert len(second.context["page"].items) == 16
 
 
-def test_employer_detail_marks_a_legacy_credit_code_with_its_reason(
-    tree, county_cadre, client_for
-):
+def test_employer_detail_marks_a_legacy_credit_code_with_its_reason(tree, county_cadre, client_for):
     legacy = wrong_check_character(make_uscc(region_code="420102", serial=31))
     employer = EmployerFactory(
-        owner=tree.jiangan, uscc=legacy, uscc_override=True,
+        owner=tree.jiangan,
+        uscc=legacy,
+        uscc_override=True,
         uscc_override_reason="2015 年换证前的旧代码",
     )
     response = client_for(county_cadre).get(url("employer_detail", employer.pk))
@@ -808,10 +821,13 @@ def test_legacy_code_needs_the_exception_ticked_and_a_reason(tree, county_cadre,
 
 
 def test_required_employer_fields_are_named(tree, county_cadre, client_for):
+    bad = wrong_check_character(make_uscc(region_code="420102", serial=780))
     response = client_for(county_cadre).post(
-        url("employer_create"), employer_data(tree.jiangan, name="", region="", ownership="")
+        url("employer_create"),
+        employer_data(tree.jiangan, name="", region="", ownership="", uscc=bad),
     )
     errors = response.context["form"].errors
+    assert "校验位不正确" in errors["uscc"][0]  # shown together with the missing fields
     assert errors["name"] == ["请填写“单位名称”"]
     assert errors["region"] == ["请选择“所在行政区划”"]
     assert errors["ownership"] == ["请选择“经济类型”"]
@@ -821,7 +837,8 @@ def test_employer_owner_outside_the_scope_is_refused(tree, county_cadre, client_
     client = client_for(county_cadre)
     page = client.get(url("employer_create"))
     assert option_values(text(page), "owner") == {
-        str(tree.jiangan.pk), str(tree.jiangan_grassroots.pk)
+        str(tree.jiangan.pk),
+        str(tree.jiangan_grassroots.pk),
     }
     response = client.post(url("employer_create"), employer_data(tree.jianghan))
     assert "“管理工会”的选择无效" in field_errors(response, "owner")[0]
@@ -833,9 +850,14 @@ def test_county_cadre_edits_an_employer_and_only_changes_are_audited(
     employer = tree.jiangan_employer
     client = client_for(county_cadre)
     data = employer_data(
-        tree.jiangan, name=employer.name, uscc=employer.uscc, headcount="400",
-        industry_section=employer.industry_section, ownership=employer.ownership,
-        covering_union=str(tree.jiangan_grassroots.pk), address="",
+        tree.jiangan,
+        name=employer.name,
+        uscc=employer.uscc,
+        headcount="400",
+        industry_section=employer.industry_section,
+        ownership=employer.ownership,
+        covering_union=str(tree.jiangan_grassroots.pk),
+        address="",
     )
     response = client.post(url("employer_edit", employer.pk), data)
     assert response.status_code == 302
