@@ -72,18 +72,39 @@ class UsccMaker:
         n, d2 = divmod(n, 31)
         d0, d1 = divmod(n, 31)
         v = _ORG_VALUE_OF_INDEX
-        org = 11 - (
-            3 * v[d0] + 7 * v[d1] + 9 * v[d2] + 10 * v[d3] + 5 * v[d4] + 8 * v[d5] + 4 * v[d6]
-            + 2 * v[d7]
-        ) % 11
+        org = (
+            11
+            - (
+                3 * v[d0]
+                + 7 * v[d1]
+                + 9 * v[d2]
+                + 10 * v[d3]
+                + 5 * v[d4]
+                + 8 * v[d5]
+                + 4 * v[d6]
+                + 2 * v[d7]
+            )
+            % 11
+        )
         d8 = 29 if org == 10 else 0 if org == 11 else org  # "X" is index 29 of the alphabet
         total = head_sum + (
             20 * d0 + 29 * d1 + 25 * d2 + 13 * d3 + 8 * d4 + 24 * d5 + 10 * d6 + 30 * d7 + 28 * d8
         )
         a = USCC_ALPHABET
         return "".join(
-            (head, a[d0], a[d1], a[d2], a[d3], a[d4], a[d5], a[d6], a[d7], a[d8],
-             a[(31 - total) % 31])
+            (
+                head,
+                a[d0],
+                a[d1],
+                a[d2],
+                a[d3],
+                a[d4],
+                a[d5],
+                a[d6],
+                a[d7],
+                a[d8],
+                a[(31 - total) % 31],
+            )
         )
 
 

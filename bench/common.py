@@ -134,4 +134,3 @@ def bulk_load(cursor: Any, tables: Sequence[str], timer: Timer) -> Iterator[None
     with timer.phase(f"外键校验（{len(foreign_keys)} 个）"):
         for table, name, definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-

@@ -38,20 +38,29 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--grassroots", type=_count, default=300_000, metavar="N",
+        "--grassroots",
+        type=_count,
+        default=300_000,
+        metavar="N",
         help="基层工会数（含联合基层工会），默认 300000",
     )
     parser.add_argument(
-        "--employers", type=_count, default=500_000, metavar="N",
+        "--employers",
+        type=_count,
+        default=500_000,
+        metavar="N",
         help="用人单位数，默认 500000",
     )
     parser.add_argument("--seed", type=_seed, default=2024, metavar="S", help="随机种子，默认 2024")
     parser.add_argument(
-        "--reset", action="store_true",
+        "--reset",
+        action="store_true",
         help="先清空工会树、用人单位及引用它们的全部数据（TRUNCATE），再重新生成",
     )
     parser.add_argument(
-        "--cadre-password", default=None, metavar="PASSWORD",
+        "--cadre-password",
+        default=None,
+        metavar="PASSWORD",
         help="基准测试干部账号（bench_national 等）的密码，默认见 bench/README.md",
     )
     return parser

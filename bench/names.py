@@ -15,41 +15,63 @@ TRADE_CHARS = (
     "美佳优信诚合力联众益志鸿富强锦程启航中宝利景骏昊晟铭睿卓越润泽永发振邦旭东方圆"
 )
 
-ROADS = (
-    "人民路", "解放路", "建设路", "中山路", "和平路", "新华路", "胜利路", "工业大道", "科技路",
-    "创业路", "文化路", "长江路", "黄河路", "朝阳路", "东风路", "青年路", "光明路", "滨河路",
-    "学府路", "迎宾大道", "发展大道", "振兴路", "育才路", "府前街", "北京路", "幸福路",
+
+def words(text: str) -> tuple[str, ...]:
+    """Space-separated words as a tuple (long vocabularies stay readable)."""
+    return tuple(text.split())
+
+
+ROADS = words(
+    "人民路 解放路 建设路 中山路 和平路 新华路 胜利路 工业大道 科技路 创业路 文化路 "
+    "长江路 黄河路 朝阳路 东风路 青年路 光明路 滨河路 学府路 迎宾大道 发展大道 振兴路 "
+    "育才路 府前街 北京路 幸福路"
 )
 
 # Industry words of enterprise names by GB/T 4754 section.
 INDUSTRY_WORDS: dict[str, tuple[str, ...]] = {
-    "A": ("农业科技", "生态农业", "畜牧养殖", "林业发展", "水产养殖", "农业开发"),
-    "B": ("矿业", "煤业", "石材开采", "砂石"),
-    "C": (
-        "机械制造", "电子科技", "精密机械", "纺织", "服饰", "食品", "塑料制品", "化工", "新材料",
-        "汽车零部件", "家具", "五金制品", "印刷包装", "医疗器械", "电气设备", "光电科技", "制药",
+    "A": words("农业科技 生态农业 畜牧养殖 林业发展 水产养殖 农业开发"),
+    "B": words("矿业 煤业 石材开采 砂石"),
+    "C": words(
+        "机械制造 电子科技 精密机械 纺织 服饰 食品 塑料制品 化工 新材料 汽车零部件 "
+        "家具 五金制品 印刷包装 医疗器械 电气设备 光电科技 制药"
     ),
-    "D": ("电力", "燃气", "供水", "新能源", "热力"),
-    "E": ("建筑工程", "建设工程", "装饰工程", "市政工程", "路桥工程", "安装工程"),
-    "F": ("商贸", "贸易", "百货", "超市", "医药连锁", "汽车销售", "农资", "电子商务"),
-    "G": ("物流", "运输", "快递服务", "货运", "客运", "供应链管理"),
-    "H": ("餐饮管理", "酒店管理", "食府", "宾馆", "餐饮服务"),
-    "I": ("信息技术", "网络科技", "软件", "数据科技", "通信技术", "智能科技"),
-    "J": ("小额贷款", "融资担保", "投资管理", "保险代理"),
-    "K": ("房地产开发", "物业服务", "置业", "物业管理"),
-    "L": ("商务咨询", "人力资源", "广告传媒", "企业管理", "劳务服务", "会展服务"),
-    "M": ("检测技术", "工程设计", "生物科技", "环境科技", "勘察设计"),
-    "N": ("环境卫生", "园林绿化", "水务", "环保工程"),
-    "O": ("家政服务", "汽车维修", "保洁服务", "洗涤服务"),
-    "P": ("教育咨询", "职业技能培训"),
-    "Q": ("健康管理", "养老服务", "康复医疗"),
-    "R": ("文化传媒", "体育发展", "影视", "旅游开发"),
+    "D": words("电力 燃气 供水 新能源 热力"),
+    "E": words("建筑工程 建设工程 装饰工程 市政工程 路桥工程 安装工程"),
+    "F": words("商贸 贸易 百货 超市 医药连锁 汽车销售 农资 电子商务"),
+    "G": words("物流 运输 快递服务 货运 客运 供应链管理"),
+    "H": words("餐饮管理 酒店管理 食府 宾馆 餐饮服务"),
+    "I": words("信息技术 网络科技 软件 数据科技 通信技术 智能科技"),
+    "J": words("小额贷款 融资担保 投资管理 保险代理"),
+    "K": words("房地产开发 物业服务 置业 物业管理"),
+    "L": words("商务咨询 人力资源 广告传媒 企业管理 劳务服务 会展服务"),
+    "M": words("检测技术 工程设计 生物科技 环境科技 勘察设计"),
+    "N": words("环境卫生 园林绿化 水务 环保工程"),
+    "O": words("家政服务 汽车维修 保洁服务 洗涤服务"),
+    "P": words("教育咨询 职业技能培训"),
+    "Q": words("健康管理 养老服务 康复医疗"),
+    "R": words("文化传媒 体育发展 影视 旅游开发"),
 }
 
 # Share of each section among enterprises (roughly as in the national economic census).
 ENTERPRISE_SECTIONS = {
-    "F": 25, "C": 16, "L": 12, "M": 7, "E": 7, "I": 6, "A": 4, "G": 4, "H": 4, "K": 4,
-    "O": 3, "R": 2, "J": 1.5, "N": 1, "D": 1, "P": 1, "Q": 1, "B": 0.5,
+    "F": 25,
+    "C": 16,
+    "L": 12,
+    "M": 7,
+    "E": 7,
+    "I": 6,
+    "A": 4,
+    "G": 4,
+    "H": 4,
+    "K": 4,
+    "O": 3,
+    "R": 2,
+    "J": 1.5,
+    "N": 1,
+    "D": 1,
+    "P": 1,
+    "Q": 1,
+    "B": 0.5,
 }
 
 # (ownership, share, USCC authority + category, median headcount, spread of log headcount)
@@ -80,24 +102,41 @@ ENTERPRISE_FORMS = {
 
 # Individual businesses: (shop word, section).
 SHOPS = (
-    ("便利店", "F"), ("小吃店", "H"), ("面馆", "H"), ("理发店", "O"), ("汽车修理部", "O"),
-    ("五金店", "F"), ("服装店", "F"), ("快餐店", "H"), ("水果店", "F"), ("家电维修部", "O"),
+    ("便利店", "F"),
+    ("小吃店", "H"),
+    ("面馆", "H"),
+    ("理发店", "O"),
+    ("汽车修理部", "O"),
+    ("五金店", "F"),
+    ("服装店", "F"),
+    ("快餐店", "H"),
+    ("水果店", "F"),
+    ("家电维修部", "O"),
 )
 # Public institutions: (name pattern on the county name, section).
 INSTITUTIONS = (
-    ("人民医院", "Q"), ("中医院", "Q"), ("妇幼保健院", "Q"), ("疾病预防控制中心", "Q"),
-    ("第{n}中学", "P"), ("实验小学", "P"), ("第{n}小学", "P"), ("职业技术学校", "P"),
-    ("农业技术推广中心", "M"), ("图书馆", "R"), ("水利工作站", "N"), ("融媒体中心", "R"),
+    ("人民医院", "Q"),
+    ("中医院", "Q"),
+    ("妇幼保健院", "Q"),
+    ("疾病预防控制中心", "Q"),
+    ("第{n}中学", "P"),
+    ("实验小学", "P"),
+    ("第{n}小学", "P"),
+    ("职业技术学校", "P"),
+    ("农业技术推广中心", "M"),
+    ("图书馆", "R"),
+    ("水利工作站", "N"),
+    ("融媒体中心", "R"),
 )
-GOVERNMENT_BODIES = (
-    "人力资源和社会保障局", "市场监督管理局", "教育局", "财政局", "住房和城乡建设局",
-    "交通运输局", "卫生健康委员会", "农业农村局", "民政局", "应急管理局", "自然资源局",
+GOVERNMENT_BODIES = words(
+    "人力资源和社会保障局 市场监督管理局 教育局 财政局 住房和城乡建设局 "
+    "交通运输局 卫生健康委员会 农业农村局 民政局 应急管理局 自然资源局"
 )
 NUMERALS = "一二三四五六七八九"
 
-JOINT_THEMES = (
-    "小微企业", "快递行业", "外卖配送行业", "商贸城", "工业园区", "物流园", "商务楼宇",
-    "餐饮行业", "家政服务业", "网约车行业", "货车司机", "建筑行业",
+JOINT_THEMES = words(
+    "小微企业 快递行业 外卖配送行业 商贸城 工业园区 物流园 商务楼宇 "
+    "餐饮行业 家政服务业 网约车行业 货车司机 建筑行业"
 )
 JOINT_SECTIONS = ("F", "G", "G", "F", "C", "G", "L", "H", "O", "G", "G", "E")
 
@@ -105,13 +144,27 @@ _SECTION_KEYS = tuple(ENTERPRISE_SECTIONS)
 _SECTION_CUM = tuple(accumulate(ENTERPRISE_SECTIONS.values()))
 _OWNERSHIP_CUM = tuple(accumulate(o[1] for o in OWNERSHIPS))
 _NAME_SUFFIXES = (
-    "特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县",
-    "地区", "林区", "特区", "省", "市", "县", "区", "盟", "旗",
+    "特别行政区",
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "地区",
+    "林区",
+    "特区",
+    "省",
+    "市",
+    "县",
+    "区",
+    "盟",
+    "旗",
 )
 
 
 def short_place(name: str) -> str:
-    """"深圳市" -> "深圳", "浦东新区" -> "浦东新"; the name itself when too short to cut."""
+    """ "深圳市" -> "深圳", "浦东新区" -> "浦东新"; the name itself when too short to cut."""
     for suffix in _NAME_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
@@ -178,7 +231,9 @@ def employer(rng: random.Random, place: Place) -> EmployerDraft:
         name = place.county + pattern.format(n=rng.choice(NUMERALS))
         return EmployerDraft(name, section, kind, head, headcount)
     if kind == "government":
-        return EmployerDraft(place.county + rng.choice(GOVERNMENT_BODIES), "S", kind, head, headcount)
+        return EmployerDraft(
+            place.county + rng.choice(GOVERNMENT_BODIES), "S", kind, head, headcount
+        )
     if kind == "social_org":
         section = rng.choice(("C", "F", "E", "I", "G"))
         word = rng.choice(INDUSTRY_WORDS[section])
@@ -207,7 +262,6 @@ def joint_union_name(place: Place, index: int) -> tuple[str, str]:
     suffix = "" if round_no == 0 else f"第{round_no + 1}"
     section = JOINT_SECTIONS[index % len(JOINT_SECTIONS)]
     return f"{place.county}{theme}{suffix}联合工会委员会", section
-
 
 
 def _bisect(cumulative: tuple[float, ...], x: float) -> int:

@@ -61,20 +61,24 @@ EMPLOYER_STATUSES = (
 ESTABLISHED_FROM = datetime.date(1985, 1, 1).toordinal()
 ESTABLISHED_TO = datetime.date(2022, 12, 31).toordinal()
 
+
+def _table(text: str) -> dict[str, float]:
+    """``"11:3.0 12:1.1"`` -> ``{"11": 3.0, "12": 1.1}``."""
+    return {key: float(value) for key, value in (item.split(":") for item in text.split())}
+
+
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
 # Rough share of each province in the number of enterprises (illustrative, not statistics).
-PROVINCE_WEIGHTS = {
-    "11": 3.0, "12": 1.1, "13": 3.5, "14": 1.4, "15": 0.9, "21": 1.7, "22": 0.8, "23": 0.9,
-    "31": 3.0, "32": 7.5, "33": 6.5, "34": 3.0, "35": 3.0, "36": 1.8, "37": 6.0, "41": 4.0,
-    "42": 3.0, "43": 2.6, "44": 9.0, "45": 1.7, "46": 0.7, "50": 1.6, "51": 3.5, "52": 1.2,
-    "53": 1.5, "54": 0.15, "61": 2.0, "62": 0.7, "63": 0.2, "64": 0.3, "65": 0.8,
-}
+PROVINCE_WEIGHTS = _table(
+    "11:3.0 12:1.1 13:3.5 14:1.4 15:0.9 21:1.7 22:0.8 23:0.9 31:3.0 32:7.5 33:6.5 34:3.0 "
+    "35:3.0 36:1.8 37:6.0 41:4.0 42:3.0 43:2.6 44:9.0 45:1.7 46:0.7 50:1.6 51:3.5 52:1.2 "
+    "53:1.5 54:0.15 61:2.0 62:0.7 63:0.2 64:0.3 65:0.8"
+)
 # Prefecture-level cities with far more workplaces than their province's average.
-BIG_CITIES = {
-    "440300": 5.0, "440100": 1.6, "441900": 3.5, "320500": 4.0, "440600": 2.5, "330200": 2.5,
-    "370200": 2.5, "350200": 2.0, "210200": 2.0, "320200": 2.5, "330300": 2.0, "320100": 1.5,
-    "330100": 1.6, "510100": 1.6, "420100": 1.4,
-}
+BIG_CITIES = _table(
+    "440300:5.0 440100:1.6 441900:3.5 320500:4.0 440600:2.5 330200:2.5 370200:2.5 350200:2.0 "
+    "210200:2.0 320200:2.5 330300:2.0 320100:1.5 330100:1.6 510100:1.6 420100:1.4"
+)
 CAPITAL_BOOST = 2.5
 SAMPLE_PROVINCE_CODE = "440000"  # the province of the sample cadres, when it has unions
 
@@ -89,15 +93,14 @@ INDUSTRY_UNIONS = (
 )
 CADRE_USERNAME_PREFIX = "bench_"
 
-UNION_FIELDS = (
-    "id", "path", "depth", "numchild", "name", "uscc", "level", "kind", "region",
-    "industry_union", "status", "merged_into", "established_on", "closed_on", "address",
-    "contact_phone", "created_at", "updated_at",
+# The columns loaded, in the order of the rows built below.
+UNION_FIELDS = names.words(
+    "id path depth numchild name uscc level kind region industry_union status merged_into "
+    "established_on closed_on address contact_phone created_at updated_at"
 )
-EMPLOYER_FIELDS = (
-    "name", "uscc", "uscc_override", "uscc_override_reason", "region", "industry_section",
-    "ownership", "headcount", "status", "owner", "covering_union", "address", "created_at",
-    "updated_at", "created_by",
+EMPLOYER_FIELDS = names.words(
+    "name uscc uscc_override uscc_override_reason region industry_section ownership headcount "
+    "status owner covering_union address created_at updated_at created_by"
 )
 
 
@@ -217,8 +220,12 @@ def generate(
             regions = _regions()
             next_id = (Union.objects.aggregate(m=Max("id"))["m"] or 0) + 1
             plan = plan_tree(
-                root_path=root.path, regions=regions, grassroots=grassroots,
-                employers=employers, seed=seed, next_id=next_id,
+                root_path=root.path,
+                regions=regions,
+                grassroots=grassroots,
+                employers=employers,
+                seed=seed,
+                next_id=next_id,
             )
         usccs = UsccMaker(offset=seed * 7_919)
         union_columns = _columns(Union, UNION_FIELDS)
@@ -226,17 +233,23 @@ def generate(
         with bulk_load(cursor, tables, timer):
             with timer.phase("地方总工会与产业工会 COPY"):
                 copy_rows(
-                    cursor, Union._meta.db_table, union_columns,
+                    cursor,
+                    Union._meta.db_table,
+                    union_columns,
                     (_federation_row(fed, now) for fed in plan.federations),
                 )
             with timer.phase("基层工会 COPY"):
                 copy_rows(
-                    cursor, Union._meta.db_table, union_columns,
+                    cursor,
+                    Union._meta.db_table,
+                    union_columns,
                     _grassroots_rows(plan, seed=seed, usccs=usccs, now=now),
                 )
             with timer.phase("用人单位 COPY"):
                 copy_rows(
-                    cursor, Employer._meta.db_table, _columns(Employer, EMPLOYER_FIELDS),
+                    cursor,
+                    Employer._meta.db_table,
+                    _columns(Employer, EMPLOYER_FIELDS),
                     _employer_rows(plan, seed=seed, usccs=usccs, now=now),
                 )
         Union.objects.filter(pk=root.pk).update(numchild=len(plan.provinces))
@@ -309,8 +322,9 @@ def plan_tree(
     provinces: list[Fed] = []
     cities = counties = industry = 0
 
-    def new_fed(parent_path: str, position: int, level: str, kind: str, region: RegionRow,
-                name: str) -> Fed:
+    def new_fed(
+        parent_path: str, position: int, level: str, kind: str, region: RegionRow, name: str
+    ) -> Fed:
         fed = Fed(next(ids), parent_path + path_step(position), level, kind, region, name)
         federations.append(fed)
         return fed
@@ -322,7 +336,12 @@ def plan_tree(
         zip(province_regions, province_weights, strict=True), start=1
     ):
         pfed = new_fed(
-            root_path, p_index, UnionLevel.PROVINCE, UnionKind.FEDERATION, prov, f"{prov.name}总工会"
+            root_path,
+            p_index,
+            UnionLevel.PROVINCE,
+            UnionKind.FEDERATION,
+            prov,
+            f"{prov.name}总工会",
         )
         provinces.append(pfed)
         industry_ids: dict[str, int] = {}
@@ -338,7 +357,11 @@ def plan_tree(
                 for county in county_regions:
                     position += 1
                     cfed = new_fed(
-                        pfed.path, position, UnionLevel.COUNTY, UnionKind.FEDERATION, county,
+                        pfed.path,
+                        position,
+                        UnionLevel.COUNTY,
+                        UnionKind.FEDERATION,
+                        county,
                         f"{county.name}总工会",
                     )
                     counties += 1
@@ -355,13 +378,21 @@ def plan_tree(
             else:
                 position += 1
                 cityfed = new_fed(
-                    pfed.path, position, UnionLevel.CITY, UnionKind.FEDERATION, city,
+                    pfed.path,
+                    position,
+                    UnionLevel.CITY,
+                    UnionKind.FEDERATION,
+                    city,
                     f"{city.name}总工会",
                 )
                 cities += 1
                 for k, county in enumerate(county_regions, start=1):
                     cfed = new_fed(
-                        cityfed.path, k, UnionLevel.COUNTY, UnionKind.FEDERATION, county,
+                        cityfed.path,
+                        k,
+                        UnionLevel.COUNTY,
+                        UnionKind.FEDERATION,
+                        county,
                         f"{county.name}总工会",
                     )
                     counties += 1
@@ -390,7 +421,11 @@ def plan_tree(
         for label, sections in INDUSTRY_UNIONS:
             position += 1
             ifed = new_fed(
-                pfed.path, position, UnionLevel.PROVINCE, UnionKind.INDUSTRY, prov,
+                pfed.path,
+                position,
+                UnionLevel.PROVINCE,
+                UnionKind.INDUSTRY,
+                prov,
                 f"{prov.name}{label}",
             )
             industry += 1
@@ -404,8 +439,11 @@ def plan_tree(
                 share = (p_weight / province_total) * (group_weight / groups_total)
                 hosts.append(
                     Host(
-                        fed=fed, province=pfed, place=place,
-                        weight=share * weight / members_total, industry_ids=industry_ids,
+                        fed=fed,
+                        province=pfed,
+                        place=place,
+                        weight=share * weight / members_total,
+                        industry_ids=industry_ids,
                     )
                 )
 
@@ -432,8 +470,13 @@ def plan_tree(
         union_serial += host.grassroots
         employer_serial += host.employers
     return TreePlan(
-        federations=federations, hosts=hosts, provinces=provinces, cities=cities,
-        counties=counties, industry=industry, next_id=union_id,
+        federations=federations,
+        hosts=hosts,
+        provinces=provinces,
+        cities=cities,
+        counties=counties,
+        industry=industry,
+        next_id=union_id,
     )
 
 
@@ -471,13 +514,35 @@ def allocate(total: int, weights: Sequence[float]) -> list[int]:
 
 
 def _columns(model: type[models.Model], field_names: Sequence[str]) -> list[str]:
-    return [model._meta.get_field(name).column for name in field_names]
+    columns = []
+    for name in field_names:
+        model_field = model._meta.get_field(name)
+        if not isinstance(model_field, models.Field) or not model_field.column:
+            raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+        columns.append(model_field.column)
+    return columns
 
 
 def _federation_row(fed: Fed, now: datetime.datetime) -> tuple[Any, ...]:
     return (
-        fed.id, fed.path, fed.depth, fed.numchild, fed.name, None, fed.level, fed.kind,
-        fed.region.id, None, UnionStatus.ACTIVE.value, None, None, None, "", "", now, now,
+        fed.id,
+        fed.path,
+        fed.depth,
+        fed.numchild,
+        fed.name,
+        None,
+        fed.level,
+        fed.kind,
+        fed.region.id,
+        None,
+        UnionStatus.ACTIVE.value,
+        None,
+        None,
+        None,
+        "",
+        "",
+        now,
+        now,
     )
 
 
@@ -544,15 +609,15 @@ def host_rows(
             established = datetime.date.fromordinal(
                 rng_union.randrange(ESTABLISHED_FROM, ESTABLISHED_TO)
             )
-            index = employer_of[position]
+            own_employer = employer_of[position]
             if kind == UnionKind.JOINT:
                 name, section = names.joint_union_name(place, joint_index)
                 joint_index += 1
                 union_address = names.address(rng_union, place)
             else:
-                if index is not None:
-                    draft = drafts[index]
-                    union_address = addresses[index]
+                if own_employer is not None:
+                    draft = drafts[own_employer]
+                    union_address = addresses[own_employer]
                 else:
                     # The union of a workplace outside this registry (or of one since closed).
                     draft = names.employer(rng_union, place)
@@ -569,29 +634,34 @@ def host_rows(
             linkable = status == UnionStatus.ACTIVE and section in host.industry_ids
             if linkable and rng_union.random() < INDUSTRY_LINK_SHARE:
                 industry_id = host.industry_ids[section]
-            union_rows.append((
-                host.first_union_id + position,
-                host.fed.path + path_step(position + 1),
-                depth,
-                0,
-                name,
-                usccs.make("81" + code, host.union_serial + position),
-                UnionLevel.GRASSROOTS.value,
-                kind,
-                host.fed.region.id,
-                industry_id,
-                status,
-                None,
-                established,
-                closed,
-                union_address,
-                names.mobile_phone(rng_union),
-                now,
-                now,
-            ))
+            union_rows.append(
+                (
+                    host.first_union_id + position,
+                    host.fed.path + path_step(position + 1),
+                    depth,
+                    0,
+                    name,
+                    usccs.make("81" + code, host.union_serial + position),
+                    UnionLevel.GRASSROOTS.value,
+                    kind,
+                    host.fed.region.id,
+                    industry_id,
+                    status,
+                    None,
+                    established,
+                    closed,
+                    union_address,
+                    names.mobile_phone(rng_union),
+                    now,
+                    now,
+                )
+            )
 
     employer_rows: list[tuple[Any, ...]] = []
     if employers:
+        covering_ids = [
+            None if position is None else host.first_union_id + position for position in covered_by
+        ]
         employer_rows = [
             (
                 draft.name,
@@ -604,7 +674,7 @@ def host_rows(
                 draft.headcount,
                 statuses[i],
                 host.fed.id,
-                None if covered_by[i] is None else host.first_union_id + covered_by[i],
+                covering_ids[i],
                 addresses[i],
                 now,
                 now,
@@ -665,8 +735,13 @@ def _ensure_root() -> Union:
     root = Union.objects.filter(depth=1).first()
     if root is None:
         root = Union.objects.create(
-            path=path_step(1), depth=1, numchild=0, name="中华全国总工会",
-            level=UnionLevel.NATIONAL, kind=UnionKind.FEDERATION, status=UnionStatus.ACTIVE,
+            path=path_step(1),
+            depth=1,
+            numchild=0,
+            name="中华全国总工会",
+            level=UnionLevel.NATIONAL,
+            kind=UnionKind.FEDERATION,
+            status=UnionStatus.ACTIVE,
         )
     return root
 
@@ -695,8 +770,10 @@ def _sample_nodes(plan: TreePlan) -> list[tuple[str, str, int]]:
         nodes.append(("county", host.fed.id))
     grassroots = (
         Union.objects.filter(
-            path__startswith=host.fed.path, depth=host.fed.depth + 1,
-            kind=UnionKind.GRASSROOTS, status=UnionStatus.ACTIVE,
+            path__startswith=host.fed.path,
+            depth=host.fed.depth + 1,
+            kind=UnionKind.GRASSROOTS,
+            status=UnionStatus.ACTIVE,
         )
         .order_by("path")
         .values_list("id", flat=True)
@@ -741,10 +818,16 @@ def check(plan: TreePlan) -> Report:
     """Count what is in the database, compare with the plan, and time one province's subtree
     lookup (and show its query plan)."""
     by_level = dict(
-        Union.objects.order_by().values_list("level").annotate(n=Count("id")).values_list("level", "n")
+        Union.objects.order_by()
+        .values_list("level")
+        .annotate(n=Count("id"))
+        .values_list("level", "n")
     )
     by_kind = dict(
-        Union.objects.order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
+        Union.objects.order_by()
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
     )
     report = Report(
         provinces=by_level.get(UnionLevel.PROVINCE, 0) - by_kind.get(UnionKind.INDUSTRY, 0),

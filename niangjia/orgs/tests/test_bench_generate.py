@@ -121,13 +121,17 @@ def test_tiny_tree_is_consistent() -> None:
 
     # Subtree counts add up: per province, by path, to the whole.
     provinces = list(Union.objects.filter(level=UnionLevel.PROVINCE, kind=UnionKind.FEDERATION))
-    assert sum(
-        Union.objects.filter(path__startswith=p.path, level=UnionLevel.GRASSROOTS).count()
-        for p in provinces
-    ) == 200
-    assert sum(
-        Employer.objects.filter(owner__path__startswith=p.path).count() for p in provinces
-    ) == 300
+    assert (
+        sum(
+            Union.objects.filter(path__startswith=p.path, level=UnionLevel.GRASSROOTS).count()
+            for p in provinces
+        )
+        == 200
+    )
+    assert (
+        sum(Employer.objects.filter(owner__path__startswith=p.path).count() for p in provinces)
+        == 300
+    )
     for province in provinces:
         subtree = Union.objects.filter(path__startswith=province.path)
         assert subtree.count() == 1 + sum(
@@ -153,8 +157,12 @@ def test_tiny_tree_is_consistent() -> None:
     )
     for union in grassroots:
         check_placement(
-            parent=Union.objects.get_parent(union), level=union.level, kind=union.kind, region=union.region,
-            industry_union=union.industry_union, union=union,
+            parent=Union.objects.get_parent(union),
+            level=union.level,
+            kind=union.kind,
+            region=union.region,
+            industry_union=union.industry_union,
+            union=union,
         )
         if union.industry_union is not None:
             assert union.path[:8] == union.industry_union.path[:8]  # same province
