@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from niangjia.accounts.choices import Action, Role
+from niangjia.accounts.models import User
 from niangjia.accounts.selectors import UserStatus, unions_for_power
+from niangjia.accounts.services import password_errors, username_errors
 from niangjia.orgs.models import Union
 
 
@@ -180,6 +182,25 @@ class UserCreateForm(_NewPasswordMixin):
         self.order_fields(["username", "full_name", "union", "new_password1", "new_password2"])
         self.fields["union"].offer(self["union"].value())
 
+    # The service checks all of this again; checking here shows every problem at once.
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"].strip()
+        problems = username_errors(username)
+        if problems:
+            raise ValidationError(problems)
+        return username
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password = cleaned.get("new_password1")
+        if password and "new_password2" not in self.errors:
+            candidate = User(
+                username=cleaned.get("username", ""), full_name=cleaned.get("full_name", "")
+            )
+            for problem in password_errors(password, candidate):
+                self.add_error("new_password1", problem)
+        return cleaned
+
 
 class RoleGrantForm(forms.Form):
     role = forms.ChoiceField(
@@ -224,7 +245,8 @@ class ApiTokenForm(forms.Form):
     )
     expires_on = forms.DateField(
         label="有效期至",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d", "%Y/%m/%d"],
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         error_messages={"required": "请填写有效期", "invalid": "有效期应为日期，格式为 YYYY-MM-DD"},
         help_text="最长一年；到期当天 23:59 失效。",
     )

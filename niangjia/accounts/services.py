@@ -76,7 +76,8 @@ def _locked_user(user: User) -> User:
     return User.objects.select_for_update().get(pk=user.pk)
 
 
-def _password_errors(password: str, user: User) -> list[str]:
+def password_errors(password: str, user: User) -> list[str]:
+    """Why ``password`` may not be ``user``'s (the configured rules), in Chinese."""
     if not password:
         return ["请填写密码"]
     try:
@@ -87,6 +88,21 @@ def _password_errors(password: str, user: User) -> list[str]:
 
 
 # --- Accounts (system administrator: Action.MANAGE_ACCOUNTS)
+
+
+def username_errors(username: str) -> list[str]:
+    """Why ``username`` may not be given to a new account, in Chinese."""
+    if not username:
+        return ["请填写用户名"]
+    if len(username) > 150:
+        return ["用户名不能超过 150 个字符"]
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        return ["用户名只能包含字母、数字和 @ . + - _ 这些符号"]
+    if User.objects.filter(username__iexact=username).exists():
+        return [f"用户名“{username}”已被使用，请换一个"]
+    return []
 
 
 @transaction.atomic
@@ -100,18 +116,9 @@ def user_create(
     errors: dict[str, list[str]] = {}
     username = (username or "").strip()
     full_name = (full_name or "").strip()
-    if not username:
-        errors["username"] = ["请填写用户名"]
-    elif len(username) > 150:
-        errors["username"] = ["用户名不能超过 150 个字符"]
-    else:
-        try:
-            UnicodeUsernameValidator()(username)
-        except ValidationError:
-            errors["username"] = ["用户名只能包含字母、数字和 @ . + - _ 这些符号"]
-        else:
-            if User.objects.filter(username__iexact=username).exists():
-                errors["username"] = [f"用户名“{username}”已被使用，请换一个"]
+    problems = username_errors(username)
+    if problems:
+        errors["username"] = problems
     if not full_name:
         errors["full_name"] = ["请填写姓名"]
     elif len(full_name) > 50:
@@ -125,9 +132,9 @@ def user_create(
     user = User(
         username=username, full_name=full_name, created_under=union, password_must_change=True
     )
-    password_errors = _password_errors(password, user)
-    if password_errors:
-        errors["password"] = password_errors
+    problems = password_errors(password, user)
+    if problems:
+        errors["password"] = problems
     if errors:
         raise ValidationError(errors)
     user.set_password(password)
@@ -178,7 +185,7 @@ def user_reset_password(*, acting_user: User, user: User, new_password: str) -> 
     the next sign-in. Their open sessions end (the session hash changes)."""
     rules.require_governs(acting_user, Action.MANAGE_ACCOUNTS, user)
     user = _locked_user(user)
-    errors = _password_errors(new_password, user)
+    errors = password_errors(new_password, user)
     if errors:
         raise ValidationError({"new_password": errors})
     user.set_password(new_password)
@@ -198,7 +205,7 @@ def user_reset_password(*, acting_user: User, user: User, new_password: str) -> 
 def password_change_own(*, user: User, new_password: str) -> User:
     """The holder chooses a new password (the old one was checked by the caller)."""
     user = _locked_user(user)
-    errors = _password_errors(new_password, user)
+    errors = password_errors(new_password, user)
     if not errors and user.check_password(new_password):
         errors = ["新密码不能与原密码相同"]
     if errors:

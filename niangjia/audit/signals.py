@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -13,15 +14,13 @@ from niangjia.audit.services import record
 
 @receiver(user_logged_in)
 def _on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record(
-        action=AuditAction.LOGIN, actor=user, object_type="accounts.user", object_id=str(user.pk)
-    )
+    record(action=AuditAction.LOGIN, actor=user, obj=user)
 
 
 @receiver(user_logged_out)
 def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        record(action=AuditAction.LOGOUT, actor=user)
+        record(action=AuditAction.LOGOUT, actor=user, obj=user)
 
 
 @receiver(user_login_failed)
@@ -29,9 +28,11 @@ def _on_login_failed(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
 ) -> None:
     username = str(credentials.get("username", ""))[:150]
+    account = get_user_model()._default_manager.filter(username=username).first()
     record(
         action=AuditAction.LOGIN_FAILED,
         actor_name=username,
+        obj=account,
         object_type="accounts.user",
         detail={"username": username},
     )

@@ -423,6 +423,23 @@ def test_the_create_form_shows_password_rules_in_chinese(client_for, county_syst
     )
 
 
+def test_the_create_form_shows_every_problem_at_once(client_for, county_system_admin, county_cadre):
+    response = client_for(county_system_admin).post(
+        reverse("user_create"),
+        {
+            "username": "county_cadre",
+            "full_name": "",
+            "new_password1": "abc",
+            "new_password2": "abc",
+        },
+    )
+    errors = response.context["form"].errors
+    assert errors["username"] == ["用户名“county_cadre”已被使用，请换一个"]
+    assert errors["full_name"] == ["请填写姓名"]
+    assert errors["union"] == ["请选择工会"]
+    assert "密码太短，至少需要 10 个字符（当前 3 个）" in errors["new_password1"]
+
+
 def test_the_union_picker_offers_only_the_subtree_and_searches_without_javascript(
     client_for, county_system_admin, tree
 ):
