@@ -82,6 +82,24 @@ class Timer:
         return time.perf_counter() - self.started
 
 
+def server_cpu_seconds(connection: Any) -> float | None:
+    """CPU time used so far by this connection's PostgreSQL backend process, when the server
+    runs on this machine (read from /proc); None otherwise. Parallel workers not included.
+    Unlike wall-clock time it hardly moves when other work shares the machine."""
+    host = connection.settings_dict.get("HOST") or ""
+    if host not in ("", "localhost", "127.0.0.1", "::1"):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of /proc/<pid>/stat (11 and 12 after the name).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def copy_rows(
     cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:

@@ -85,14 +85,20 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connection
 
         require_postgresql(connection)
+        try:
+            connection.ensure_connection()
+        except DatabaseError as exc:
+            raise BenchError(f"无法连接数据库：{exc}") from exc
         settings = connection.settings_dict
         print(
             f"generate: 目标数据库 {settings['NAME']}（{settings.get('HOST') or '本机'}:"
             f"{settings.get('PORT') or 5432}）"
         )
         try:
+            from bench.synthetic import DEFAULT_CADRE_PASSWORD, generate, refuse_unless_empty
+
+            refuse_unless_empty(reset=args.reset)
             migrate_if_needed(connection, sys.stdout)
-            from bench.synthetic import DEFAULT_CADRE_PASSWORD, generate
 
             report = generate(
                 grassroots=args.grassroots,

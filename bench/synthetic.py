@@ -36,7 +36,14 @@ from django.utils import timezone
 
 from bench import names
 from bench.codes import MAX_CHILDREN, UsccMaker, path_step
-from bench.common import BenchError, Timer, bulk_load, copy_rows, require_postgresql
+from bench.common import (
+    BenchError,
+    Timer,
+    bulk_load,
+    copy_rows,
+    require_postgresql,
+    server_cpu_seconds,
+)
 from niangjia.accounts.choices import Role
 from niangjia.accounts.models import RoleAssignment, User
 from niangjia.orgs.choices import EmployerStatus, RegionLevel, UnionKind, UnionLevel, UnionStatus
@@ -176,6 +183,8 @@ class Report:
     subtree_plan: list[str] = field(default_factory=list)
     subtree_uses_index: bool = False
     seconds: float = 0.0
+    python_cpu_seconds: float = 0.0
+    server_cpu_seconds: float | None = None
 
     def summary_line(self) -> str:
         return (
@@ -205,6 +214,8 @@ def generate(
     if grassroots < 0 or employers < 0:
         raise BenchError("基层工会数和用人单位数不能为负数")
     timer = Timer(out)
+    python_cpu = time.process_time()
+    server_cpu = server_cpu_seconds(connection)
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -268,6 +279,10 @@ def generate(
         report = check(plan)
     report.cadres = cadres
     report.seconds = timer.total
+    report.python_cpu_seconds = time.process_time() - python_cpu
+    server_cpu_after = server_cpu_seconds(connection)
+    if server_cpu is not None and server_cpu_after is not None:
+        report.server_cpu_seconds = server_cpu_after - server_cpu
     if out is not None:
         _print_report(report, out)
     return report
@@ -713,6 +728,16 @@ def _employer_rows(
 # --- Guards, root and cadres
 
 
+def refuse_unless_empty(*, reset: bool) -> None:
+    """Called before anything is written, migrations included: a database that already holds
+    a union tree or employers is only touched when ``reset`` says so."""
+    if reset:
+        return
+    tables = set(connection.introspection.table_names())
+    if {Union._meta.db_table, Employer._meta.db_table} <= tables:
+        _require_empty()
+
+
 def _require_empty() -> None:
     unions = Union.objects.count()
     employers = Employer.objects.count()
@@ -894,3 +919,12 @@ def _print_report(report: Report, out: TextIO) -> None:
         out.write("查询计划：\n" + "".join(f"    {line}\n" for line in report.subtree_plan))
         if not report.subtree_uses_index:
             out.write("警告：子树查询没有使用 path 索引\n")
+    server = (
+        "未知（数据库不在本机）"
+        if report.server_cpu_seconds is None
+        else f"{report.server_cpu_seconds:.1f} 秒"
+    )
+    out.write(
+        f"CPU 时间：本进程 {report.python_cpu_seconds:.1f} 秒，PostgreSQL 后端 {server}；"
+        f"总耗时 {report.seconds:.1f} 秒\n"
+    )
