@@ -255,7 +255,7 @@ def login(page: Page) -> Any:
             expect(p.get_by_role("heading", name="动态口令验证")).to_be_visible()
             p.get_by_label("动态口令", exact=True).fill(current_totp(user))
             p.get_by_role("button", name="验证").click()
-        expect(p.get_by_role("button", name="退出")).to_be_attached()
+        expect(p.get_by_role("button", name="退出", include_hidden=True)).to_be_attached()
         return p
 
     return do_login

@@ -51,6 +51,7 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
 
     submit_login(page, county_cadre.username, WRONG_PASSWORD)
     expect(page.get_by_role("heading", name="登录已被暂时锁定")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("已被锁定 30 分钟。")
     snap("login-locked")
 
     page.get_by_role("link", name="返回登录页").click()
