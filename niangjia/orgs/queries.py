@@ -101,10 +101,13 @@ def search_condition(q: str) -> Q:
 def picker_candidates(
     unions: UnionQuerySet, *, q: str = "", limit: int = PICKER_LIMIT
 ) -> list[Union]:
-    """At most ``limit`` unions of ``unions`` matching ``q``; higher levels first."""
+    """At most ``limit`` unions of ``unions`` matching ``q``, higher levels first; without
+    ``q``, the first ones in tree order (an index walk, however large the scope)."""
     if q.strip():
-        unions = unions.filter(search_condition(q))
-    return list(with_parent_name(unions).order_by("depth", "name", "path")[:limit])
+        ordered = unions.filter(search_condition(q)).order_by("depth", "name", "path")
+    else:
+        ordered = unions.order_by("path")
+    return list(with_parent_name(ordered)[:limit])
 
 
 def union_label(union: Union) -> str:
@@ -204,24 +207,37 @@ def union_figures(user: Any, union: Union) -> dict[str, Any]:
         for level in UnionLevel.values
         if level in by_level
     ]
-    grassroots = (
-        union.counted_subtree()
-        .filter(level=UnionLevel.GRASSROOTS, status=UnionStatus.ACTIVE)
-        .order_by()
-        .count()
-    )
-    employers = (
-        Employer.objects.restrict(user, Action.VIEW)
-        .filter(status=EmployerStatus.ACTIVE)
-        .filter(
-            Q(owner__path__startswith=union.path) | Q(covering_union__path__startswith=union.path)
+    # Each count is split so that every query is driven by one indexed path prefix: an OR
+    # across two joined paths makes PostgreSQL scan the whole table.
+    active_grassroots = Union.objects.filter(
+        level=UnionLevel.GRASSROOTS, status=UnionStatus.ACTIVE
+    ).order_by()
+    grassroots = active_grassroots.filter(path__startswith=union.path).count()
+    if union.kind == UnionKind.INDUSTRY:
+        grassroots += (
+            active_grassroots.filter(industry_union__path__startswith=union.path)
+            .exclude(path__startswith=union.path)
+            .count()
         )
+    visible = Employer.objects.restrict(user, Action.VIEW).filter(status=EmployerStatus.ACTIVE)
+    registered = (
+        visible.filter(owner__path__startswith=union.path)
         .order_by()
         .aggregate(
             total=Count("pk"),
             organised=Count("pk", filter=Q(covering_union__isnull=False)),
         )
     )
+    covered_elsewhere = (
+        visible.filter(covering_union__path__startswith=union.path)
+        .exclude(owner__path__startswith=union.path)
+        .order_by()
+        .count()
+    )
+    employers = {
+        "total": registered["total"] + covered_elsewhere,
+        "organised": registered["organised"] + covered_elsewhere,
+    }
     total, organised = employers["total"], employers["organised"]
     return {
         "children": counts["children"],

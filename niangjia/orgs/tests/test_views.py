@@ -316,6 +316,20 @@ def test_county_cadre_sees_the_detail_of_their_county(tree, county_cadre, client
     assert url("union_delete", tree.jiangan.pk) not in html  # cadres may not delete
 
 
+def test_detail_figures_count_employers_covered_from_elsewhere_and_the_unorganised(
+    tree, county_cadre, provincial_cadre, client_for
+):
+    EmployerFactory(owner=tree.jiangan, name="江岸未建会商贸有限公司")
+    EmployerFactory(owner=tree.hubei, covering_union=tree.jiangan_grassroots)
+    EmployerFactory(owner=tree.jiangan, status="deregistered")  # not counted
+    figures = client_for(county_cadre).get(url("union_detail", tree.jiangan.pk)).context["figures"]
+    assert figures["employers_in_subtree"] == 3
+    assert figures["employers_organised"] == 2
+    assert round(figures["formation_rate"], 1) == 66.7
+    industry = client_for(provincial_cadre).get(url("union_detail", tree.transport_industry.pk))
+    assert industry.context["figures"]["grassroots_in_subtree"] == 1  # linked, not by path
+
+
 def test_breadcrumbs_link_only_ancestors_within_the_scope(tree, county_cadre, client_for):
     response = client_for(county_cadre).get(url("union_detail", tree.jiangan_grassroots.pk))
     crumbs = response.context["crumbs"]
