@@ -93,6 +93,8 @@ def server_cpu_seconds(connection: Any) -> float | None:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
     try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+            return None  # the server runs elsewhere (a container, another host)
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
