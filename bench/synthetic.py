@@ -11,9 +11,9 @@ are registered with the federation of their county and about three in four are c
 grassroots union of that county.
 
 Tree paths, depths and child counts are computed here and loaded with PostgreSQL COPY. Every
-host county draws from its own random generator seeded with ``seed`` and its region code, so
-its rows can be rebuilt identically for the second COPY (employers) without holding the
-whole registry in memory.
+host county draws from its own random generators, seeded with ``seed`` and its region code,
+so its employers can be rebuilt identically for the second COPY without holding the whole
+registry in memory.
 """
 
 from __future__ import annotations
