@@ -65,6 +65,8 @@ class RegionPickerWidget(forms.TextInput):
         context = super().get_context(name, value, attrs)
         code = self.format_value(value) or ""
         region = None
+        if code.isdigit() and len(code) in (2, 4):  # a filter's prefix: 42 → 420000
+            code = code.ljust(6, "0")
         if _REGION_CODE_RE.match(code):
             region = (
                 Region.objects.select_related("parent__parent__parent").filter(code=code).first()

@@ -745,6 +745,13 @@ def test_employer_list_filters(tree, provincial_cadre, client_for):
     assert names(within=tree.jiangan.pk) == {"武汉长江机械有限公司", "江岸未建会商贸有限公司"}
 
 
+def test_region_prefix_filter_preselects_the_cascade(tree, provincial_cadre, client_for):
+    response = client_for(provincial_cadre).get(url("employer_list"), {"region": "4201"})
+    html = text(response)
+    assert 'data-chain="420000,420100"' in html
+    assert 'value="4201"' in html
+
+
 def test_employer_list_explains_a_bad_filter_in_chinese(tree, county_cadre, client_for):
     client = client_for(county_cadre)
     response = client.get(url("employer_list"), {"region": "42x"})
