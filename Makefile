@@ -1,0 +1,137 @@
+# niangjia: `make run` serves the demo on http://127.0.0.1:8000, `make test` checks everything.
+# Needs only python3 (3.11) and GNU make; every tool is installed into .venv from uv.lock.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+MANAGE := $(PY) manage.py
+SYNCED := $(VENV)/.synced
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# gunicorn with threads: the fastest of the servers measured in bench/server.md.
+WEB_WORKERS ?= 2
+WEB_THREADS ?= 4
+COV_MIN ?= 70
+PYTEST_ARGS ?=
+
+# uv must never fetch interpreters from the network, nor reach hosts other than PyPI.
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+# The settings `make run` serves with: production settings on plain http over loopback.
+RUN_ENV := DEBUG=false SECURE_COOKIES=false ALLOWED_HOSTS=127.0.0.1,localhost
+
+# The secret key: SECRET_KEY (or SECRET_KEY_FILE) from the environment if set, else a file
+# generated once in var/ (only for serving; the tests use niangjia.test_settings).
+ifeq ($(strip $(SECRET_KEY)$(SECRET_KEY_FILE)),)
+KEY_FILE := var/secret_key
+RUN_ENV += SECRET_KEY_FILE=$(KEY_FILE)
+endif
+
+.PHONY: help
+help:
+	@echo "make run          安装依赖、迁移数据库、载入演示数据，并在 http://$(HOST):$(PORT) 上运行"
+	@echo "make test         ruff、mypy、manage.py check、迁移检查、pytest（含覆盖率下限 $(COV_MIN)%）"
+	@echo "make test-browser 浏览器测试（Playwright 驱动 Debian 的 Chromium）"
+	@echo "make lint / fmt   只做代码检查 / 自动格式化"
+	@echo "make otp          演示管理员账号当前的动态口令"
+	@echo "make bench-data   生成压测数据（需 DATABASE_URL，参数经 ARGS= 传入）"
+	@echo "make bench-server 比较各 WSGI/ASGI 服务器（见 bench/server.md）"
+
+# --- Environment ------------------------------------------------------------------------------
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || { \
+	  echo "需要 Python 3.11（当前 $$($(PYTHON) --version 2>&1)）：可用 make PYTHON=python3.11 …" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  echo "无法创建虚拟环境：Debian/Ubuntu 上请先 apt-get install python3-venv" >&2; exit 1; }
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --inexact keeps uv itself (and pip) in the environment; the stamp makes a second run instant.
+$(SYNCED): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --inexact
+	@touch $@
+
+.PHONY: venv
+venv: $(SYNCED)
+
+var:
+	@mkdir -p var
+
+var/secret_key: | var
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(64))' > $@.tmp && mv $@.tmp $@
+	@chmod 600 $@
+	@echo "已生成 $@（权限 600）"
+
+# --- Running ----------------------------------------------------------------------------------
+
+.PHONY: run
+run: $(SYNCED) $(KEY_FILE) | var
+	$(RUN_ENV) $(MANAGE) migrate --noinput
+	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v0
+	$(RUN_ENV) $(MANAGE) load_demo --if-empty
+	@echo
+	@echo "娘家已启动：http://$(HOST):$(PORT)/   （Ctrl-C 停止）"
+	$(RUN_ENV) exec $(VENV)/bin/gunicorn niangjia.wsgi:application \
+	  --bind $(HOST):$(PORT) --worker-class gthread --workers $(WEB_WORKERS) \
+	  --threads $(WEB_THREADS) --access-logfile -
+
+.PHONY: otp
+otp: $(SYNCED) $(KEY_FILE)
+	@$(RUN_ENV) $(MANAGE) demo_otp
+
+# --- Checks -----------------------------------------------------------------------------------
+
+.PHONY: lint
+lint: $(SYNCED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: fmt
+fmt: $(SYNCED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: typecheck
+typecheck: $(SYNCED)
+	$(VENV)/bin/mypy
+
+# pytest uses niangjia.test_settings: PostgreSQL when DATABASE_URL is set, SQLite otherwise.
+# Its exit code 5 (nothing collected) fails the target like any other failure.
+.PHONY: test
+test: lint typecheck
+	DJANGO_SETTINGS_MODULE=niangjia.test_settings $(MANAGE) check
+	DJANGO_SETTINGS_MODULE=niangjia.test_settings $(MANAGE) makemigrations --check --dry-run
+	@echo "pytest on $${DATABASE_URL:+PostgreSQL}$${DATABASE_URL:-SQLite}" | sed -E 's#(postgres(ql)?://)[^@/]*@#\1…@#'
+	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_MIN) $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium (apt-get install chromium fonts-noto-cjk).
+CHROMIUM_PATH ?= /usr/bin/chromium
+.PHONY: test-browser
+test-browser: $(SYNCED)
+	@test -x $(CHROMIUM_PATH) || { echo "找不到 $(CHROMIUM_PATH)：apt-get install chromium fonts-noto-cjk" >&2; exit 1; }
+	CHROMIUM_PATH=$(CHROMIUM_PATH) $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
+# --- Benchmarks -------------------------------------------------------------------------------
+
+.PHONY: bench-data
+bench-data: $(SYNCED)
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-data 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
+	$(PY) bench/generate.py $(ARGS)
+
+.PHONY: bench-server
+bench-server: $(SYNCED) $(KEY_FILE) | var
+	bench/server_compare.sh
+
+.PHONY: clean
+clean:
+	rm -rf staticfiles .coverage htmlcov .mypy_cache .ruff_cache
