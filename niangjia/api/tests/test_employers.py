@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from niangjia.accounts.models import User
 from niangjia.api.tests.helpers import JsonClient, errors_by_field
@@ -257,3 +259,19 @@ def test_update_cannot_hand_the_employer_to_a_union_outside_the_scope(
         "owner": [f"管理工会：编号为 {tree.jianghan.pk} 的工会不存在或不在您的管辖范围内"]
     }
     assert Employer.objects.get(pk=tree.jiangan_employer.pk).owner == tree.jiangan
+
+
+def test_list_costs_the_same_for_many_employers(
+    tree: Tree, county_cadre: User, api_as: ApiAs
+) -> None:
+    api = api_as(county_cadre)
+    api.get(API)  # the token's first use is written once
+
+    with CaptureQueriesContext(connection) as few:
+        api.get(API)
+    for i in range(20):
+        unorganised_employer(tree, name=f"江岸商行{i:02d}", covering_union=tree.jiangan_grassroots)
+    with CaptureQueriesContext(connection) as many:
+        assert api.get(API).json()["count"] == 21
+
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -8,11 +8,14 @@ out of the caller's scope), so the examples reach the services instead of stoppi
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -59,6 +62,18 @@ def known_ids(tree: Tree) -> dict[str, list[Any]]:
 
 
 @pytest.fixture
+def keep_test_connection() -> Iterator[None]:
+    """Requests go through the real WSGI handler, which closes the database connection when a
+    request ends; inside the test's transaction that would lose it. Django's test client
+    detaches the same handlers."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
 def county_token(county_cadre: User) -> str:
     _, raw = ApiToken.issue(user=county_cadre, name="属性测试")
     return raw
@@ -94,7 +109,10 @@ def _steer_case(case: schemathesis.Case, ids: dict[str, list[Any]]) -> None:
     derandomize=True,
 )
 def test_api_answers_every_input_without_a_server_error(
-    case: schemathesis.Case, county_token: str, known_ids: dict[str, list[Any]]
+    case: schemathesis.Case,
+    county_token: str,
+    known_ids: dict[str, list[Any]],
+    keep_test_connection: None,
 ) -> None:
     _steer_case(case, known_ids)
     case.call_and_validate(headers={"Authorization": f"Bearer {county_token}"}, checks=CHECKS)

@@ -515,3 +515,17 @@ def test_delete_of_a_union_with_children_explains_why_not(
     assert item["loc"] == ["path"]
     assert item["msg"].startswith("该工会不能删除（有 1 个下级工会")
     assert Union.objects.filter(pk=tree.jiangan.pk).exists()
+
+
+def test_list_costs_the_same_for_many_unions(tree: Tree, county_cadre: User, api_as: ApiAs) -> None:
+    api = api_as(county_cadre)
+    api.get(API)  # the token's first use is written once
+
+    with CaptureQueriesContext(connection) as few:
+        api.get(API)
+    for i in range(20):
+        add_grassroots(tree.jiangan, f"江岸第{i:02d}工会", industry_union=tree.transport_industry)
+    with CaptureQueriesContext(connection) as many:
+        assert api.get(API).json()["count"] == 22
+
+    assert len(many.captured_queries) == len(few.captured_queries)
