@@ -128,7 +128,7 @@ def user_create(
     elif not rules.in_subtree(acting_user, Action.MANAGE_ACCOUNTS, union.path):
         errors["union"] = [f"“{union.name}”不在您的账号管理范围内"]
     elif not union.is_active:
-        errors["union"] = [f"“{union.name}”已{union.get_status_display()}，不能在该工会开设账号"]
+        errors["union"] = [f"“{union.name}”{union.get_status_display()}，不能在该工会开设账号"]
     user = User(
         username=username, full_name=full_name, created_under=union, password_must_change=True
     )
@@ -261,7 +261,7 @@ def role_grant(*, acting_user: User, user: User, union: Union, role: str) -> Rol
     elif not rules.in_subtree(acting_user, Action.GRANT_ROLES, union.path):
         errors["union"] = [f"“{union.name}”不在您的管辖范围内，不能在该工会授予角色"]
     elif not union.is_active:
-        errors["union"] = [f"“{union.name}”已{union.get_status_display()}，不能在该工会授予角色"]
+        errors["union"] = [f"“{union.name}”{union.get_status_display()}，不能在该工会授予角色"]
     if errors:
         raise ValidationError(errors)
     if role in ADMINISTRATOR_ROLES and not rules.grants_administrators_at(acting_user, union.path):
