@@ -16,7 +16,7 @@ SYNCED := $(VENV)/.synced
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# gunicorn with threads: the fastest of the servers measured in bench/server.md.
+# gunicorn's gthread worker: the server chosen by measurement (bench/server.md).
 WEB_WORKERS ?= 2
 WEB_THREADS ?= 4
 COV_MIN ?= 70
@@ -129,7 +129,7 @@ bench-data: $(SYNCED)
 	$(PY) bench/generate.py $(ARGS)
 
 .PHONY: bench-server
-bench-server: $(SYNCED) $(KEY_FILE) | var
+bench-server: $(SYNCED) | var
 	bench/server_compare.sh
 
 .PHONY: clean

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import TestCase
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -213,6 +214,17 @@ class DemoDataTests(TestCase):
         assert "武汉市江岸区总工会" in table
         assert totp_base32(PERSONAS[0].totp_key) in table
         assert self.summary.unions_created > 300
+
+    def test_readme_login_table_matches_the_personas(self) -> None:
+        readme = (settings.BASE_DIR / "README.md").read_text(encoding="utf-8")
+        assert f"`{DEMO_PASSWORD}`" in readme
+        for persona in PERSONAS:
+            user = _user(persona.username)
+            union = user.role_assignments.get().union.name if persona.role else "—"
+            row = next(line for line in readme.splitlines() if f"| `{persona.username}` |" in line)
+            assert f"| {persona.full_name} |" in row
+            assert f"| {union} |" in row
+            assert f"`{persona.totp_secret}`" in row if persona.totp_key else row.endswith("| — |")
 
     def test_command_with_if_empty_skips_loading_but_prints_the_logins(self) -> None:
         out = io.StringIO()
