@@ -45,11 +45,17 @@ class UnionKind(models.TextChoices):
 # The levels each kind of union may stand at.
 KIND_LEVELS = {
     UnionKind.FEDERATION: {
-        UnionLevel.NATIONAL, UnionLevel.PROVINCE, UnionLevel.CITY, UnionLevel.COUNTY,
+        UnionLevel.NATIONAL,
+        UnionLevel.PROVINCE,
+        UnionLevel.CITY,
+        UnionLevel.COUNTY,
         UnionLevel.TOWNSHIP,
     },
     UnionKind.INDUSTRY: {
-        UnionLevel.NATIONAL, UnionLevel.PROVINCE, UnionLevel.CITY, UnionLevel.COUNTY,
+        UnionLevel.NATIONAL,
+        UnionLevel.PROVINCE,
+        UnionLevel.CITY,
+        UnionLevel.COUNTY,
     },
     UnionKind.JOINT: {UnionLevel.TOWNSHIP, UnionLevel.GRASSROOTS},
     UnionKind.GRASSROOTS: {UnionLevel.GRASSROOTS},

@@ -22,11 +22,17 @@ from niangjia.utilities.querysets import RestrictedQuerySet
 class Region(models.Model):
     """An administrative region of GB/T 2260 (province, prefecture, county; township later)."""
 
-    code = models.CharField("行政区划代码", max_length=9, unique=True, validators=[validate_region_code])
+    code = models.CharField(
+        "行政区划代码", max_length=9, unique=True, validators=[validate_region_code]
+    )
     name = models.CharField("名称", max_length=64)
     level = models.CharField("级别", max_length=16, choices=RegionLevel.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name="上级区划", null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name="上级区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     revision = models.CharField("代码版本", max_length=16)
@@ -89,24 +95,45 @@ class Union(MP_Node):
 
     name = models.CharField("名称", max_length=120, db_index=True)
     uscc = models.CharField(
-        "统一社会信用代码", max_length=18, null=True, blank=True, unique=True,
+        "统一社会信用代码",
+        max_length=18,
+        null=True,
+        blank=True,
+        unique=True,
         validators=[validate_union_uscc],
     )
     level = models.CharField("层级", max_length=16, choices=UnionLevel.choices, db_index=True)
     kind = models.CharField("类型", max_length=16, choices=UnionKind.choices, db_index=True)
     region = models.ForeignKey(
-        Region, verbose_name="所在行政区划", null=True, blank=True, on_delete=models.PROTECT,
+        Region,
+        verbose_name="所在行政区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="unions",
     )
     industry_union = models.ForeignKey(
-        "self", verbose_name="所属产业工会", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="industry_members", limit_choices_to={"kind": UnionKind.INDUSTRY},
+        "self",
+        verbose_name="所属产业工会",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="industry_members",
+        limit_choices_to={"kind": UnionKind.INDUSTRY},
     )
     status = models.CharField(
-        "状态", max_length=16, choices=UnionStatus.choices, default=UnionStatus.ACTIVE, db_index=True
+        "状态",
+        max_length=16,
+        choices=UnionStatus.choices,
+        default=UnionStatus.ACTIVE,
+        db_index=True,
     )
     merged_into = models.ForeignKey(
-        "self", verbose_name="并入工会", null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name="并入工会",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="merged_from",
     )
     established_on = models.DateField("成立日期", null=True, blank=True)
@@ -150,7 +177,8 @@ class Union(MP_Node):
         """Every union counted under this one: its path subtree plus, for an industry union,
         the grassroots unions linked to it or its industry sub-unions. Each union once."""
         return Union.objects.filter(
-            models.Q(path__startswith=self.path) | models.Q(industry_union__path__startswith=self.path)
+            models.Q(path__startswith=self.path)
+            | models.Q(industry_union__path__startswith=self.path)
         )
 
 
@@ -164,7 +192,11 @@ class Employer(models.Model):
 
     name = models.CharField("单位名称", max_length=200, db_index=True)
     uscc = models.CharField(
-        "统一社会信用代码", max_length=18, null=True, blank=True, unique=True,
+        "统一社会信用代码",
+        max_length=18,
+        null=True,
+        blank=True,
+        unique=True,
     )
     uscc_override = models.BooleanField("校验位例外（历史代码）", default=False)
     uscc_override_reason = models.CharField("例外原因", max_length=200, blank=True)
@@ -177,14 +209,24 @@ class Employer(models.Model):
     ownership = models.CharField("经济类型", max_length=16, choices=OwnershipType.choices)
     headcount = models.PositiveIntegerField("职工人数", default=0)
     status = models.CharField(
-        "登记状态", max_length=16, choices=EmployerStatus.choices, default=EmployerStatus.ACTIVE,
+        "登记状态",
+        max_length=16,
+        choices=EmployerStatus.choices,
+        default=EmployerStatus.ACTIVE,
         db_index=True,
     )
     owner = models.ForeignKey(
-        Union, verbose_name="管理工会", on_delete=models.PROTECT, related_name="registered_employers"
+        Union,
+        verbose_name="管理工会",
+        on_delete=models.PROTECT,
+        related_name="registered_employers",
     )
     covering_union = models.ForeignKey(
-        Union, verbose_name="所属基层工会", null=True, blank=True, on_delete=models.PROTECT,
+        Union,
+        verbose_name="所属基层工会",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="covered_employers",
     )
     address = models.CharField("地址", max_length=200, blank=True)

@@ -53,16 +53,25 @@ def load_regions(region_model: Any, path: Path = REGIONS_CSV) -> dict[str, int]:
         region = existing.get(row["code"])
         if region is None:
             region = region_model.objects.create(
-                code=row["code"], name=row["name"], level=row["level"], parent=parent,
+                code=row["code"],
+                name=row["name"],
+                level=row["level"],
+                parent=parent,
                 revision=row["revision"],
             )
             existing[row["code"]] = region
             created += 1
         elif (region.name, region.level, region.parent_id, region.revision) != (
-            row["name"], row["level"], parent.pk if parent else None, row["revision"]
+            row["name"],
+            row["level"],
+            parent.pk if parent else None,
+            row["revision"],
         ):
             region.name, region.level, region.parent, region.revision = (
-                row["name"], row["level"], parent, row["revision"]
+                row["name"],
+                row["level"],
+                parent,
+                row["revision"],
             )
             region.save()
             updated += 1

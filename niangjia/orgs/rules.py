@@ -72,7 +72,9 @@ def check_placement(
                 "region",
                 f"{level_label}总工会应对应{wanted.label}行政区划，“{region.name}”是{region.get_level_display()}",
             )
-        elif parent is not None and parent.region is not None and not parent.region.contains(region):
+        elif (
+            parent is not None and parent.region is not None and not parent.region.contains(region)
+        ):
             add("region", f"“{region.name}”不在上级工会所在的“{parent.region.name}”范围内")
 
     if industry_union is not None:
@@ -81,7 +83,10 @@ def check_placement(
         elif industry_union.kind != UnionKind.INDUSTRY:
             add("industry_union", f"“{industry_union.name}”不是产业工会")
         elif industry_union.status != UnionStatus.ACTIVE:
-            add("industry_union", f"产业工会“{industry_union.name}”{industry_union.get_status_display()}")
+            add(
+                "industry_union",
+                f"产业工会“{industry_union.name}”{industry_union.get_status_display()}",
+            )
         elif parent is not None and parent.path.startswith(industry_union.path):
             add("industry_union", "该产业工会已是其上级，无需再次隶属")
 

@@ -21,7 +21,13 @@ from niangjia.orgs.validators import normalize_uscc, validate_uscc
 from niangjia.utilities.scoping import allowed, require
 
 UNION_EDITABLE_FIELDS = (
-    "name", "uscc", "region", "industry_union", "established_on", "address", "contact_phone"
+    "name",
+    "uscc",
+    "region",
+    "industry_union",
+    "established_on",
+    "address",
+    "contact_phone",
 )
 
 # Left out of change diffs: they change on every save, and the audit row has its own time.
@@ -236,8 +242,18 @@ def union_delete(*, acting_user: User, union: Union) -> None:
 # --- Employers
 
 EMPLOYER_FIELDS = (
-    "name", "uscc", "uscc_override", "uscc_override_reason", "region", "industry_section",
-    "ownership", "headcount", "status", "owner", "covering_union", "address",
+    "name",
+    "uscc",
+    "uscc_override",
+    "uscc_override_reason",
+    "region",
+    "industry_section",
+    "ownership",
+    "headcount",
+    "status",
+    "owner",
+    "covering_union",
+    "address",
 )
 
 
@@ -271,7 +287,9 @@ def _check_employer(acting_user: User, employer: Employer) -> None:
                 f"“{cover.name}”不是基层工会或联合基层工会"
             )
         elif cover.status != UnionStatus.ACTIVE:
-            errors.setdefault("covering_union", []).append(f"“{cover.name}”{cover.get_status_display()}")
+            errors.setdefault("covering_union", []).append(
+                f"“{cover.name}”{cover.get_status_display()}"
+            )
         elif not allowed(acting_user, Action.VIEW, cover):
             errors.setdefault("covering_union", []).append("所选基层工会不在您的管辖范围内")
     if errors:
@@ -289,9 +307,14 @@ def employer_create(*, acting_user: User, **data: Any) -> Employer:
     _check_employer(acting_user, employer)
     employer.full_clean()
     employer.save()
-    detail = {"uscc_override_reason": employer.uscc_override_reason} if employer.uscc_override else None
+    detail = (
+        {"uscc_override_reason": employer.uscc_override_reason} if employer.uscc_override else None
+    )
     record(
-        action=AuditAction.CREATE, actor=acting_user, obj=employer, after=snapshot(employer),
+        action=AuditAction.CREATE,
+        actor=acting_user,
+        obj=employer,
+        after=snapshot(employer),
         detail=detail,
     )
     return employer
@@ -314,4 +337,3 @@ def employer_update(*, acting_user: User, employer: Employer, **changes: Any) ->
     if new:
         record(action=AuditAction.CHANGE, actor=acting_user, obj=employer, before=old, after=new)
     return employer
-

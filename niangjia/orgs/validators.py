@@ -22,7 +22,9 @@ def validate_uscc(value: str) -> None:
         stdnum_uscc.validate(code)
     except InvalidLength as exc:
         raise ValidationError(
-            "统一社会信用代码应为 18 位，当前为 %(n)s 位", code="uscc_length", params={"n": len(code)}
+            "统一社会信用代码应为 18 位，当前为 %(n)s 位",
+            code="uscc_length",
+            params={"n": len(code)},
         ) from exc
     except InvalidFormat as exc:
         raise ValidationError(
@@ -35,7 +37,9 @@ def validate_uscc(value: str) -> None:
             params={"c": stdnum_uscc.calc_check_digit(code[:17])},
         ) from exc
     except InvalidComponent as exc:
-        raise ValidationError("统一社会信用代码的登记管理部门或机构类别代码无效", code="uscc_component") from exc
+        raise ValidationError(
+            "统一社会信用代码的登记管理部门或机构类别代码无效", code="uscc_component"
+        ) from exc
 
 
 def validate_union_uscc(value: str) -> None:
