@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from stdnum.cn import uscc as stdnum_uscc
 
+from bench import generate as generate_cli
 from bench.codes import MAX_CHILDREN, UsccMaker, org_code_check_char, path_step
 from bench.common import BenchError, require_postgresql
 from bench.synthetic import CADRE_USERNAME_PREFIX, allocate, generate
@@ -75,6 +76,22 @@ def test_allocate_splits_the_exact_total_in_proportion() -> None:
 def test_generator_refuses_a_database_other_than_postgresql() -> None:
     with pytest.raises(BenchError, match="只支持 PostgreSQL"):
         require_postgresql(SimpleNamespace(vendor="sqlite"))
+
+
+def test_command_line_rejects_a_negative_count_in_chinese(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        generate_cli.main(["--grassroots", "-5"])
+    assert exit_info.value.code == 2
+    assert "--grassroots: 应为非负整数" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="checks the refusal of SQLite")
+def test_command_line_refuses_sqlite_before_touching_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert generate_cli.main(["--grassroots", "10", "--employers", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "只支持 PostgreSQL" in err and "DATABASE_URL" in err
 
 
 # --- A tiny tree in the test database (PostgreSQL)
