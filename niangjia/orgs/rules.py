@@ -72,10 +72,16 @@ def check_placement(
                 "region",
                 f"{level_label}总工会应对应{wanted.label}行政区划，“{region.name}”是{region.get_level_display()}",
             )
-        elif (
-            parent is not None and parent.region is not None and not parent.region.contains(region)
-        ):
-            add("region", f"“{region.name}”不在上级工会所在的“{parent.region.name}”范围内")
+
+    # Any union placed on a region stays inside its parent's region.
+    if (
+        region is not None
+        and "region" not in errors
+        and parent is not None
+        and parent.region is not None
+        and not parent.region.contains(region)
+    ):
+        add("region", f"“{region.name}”不在上级工会所在的“{parent.region.name}”范围内")
 
     if industry_union is not None:
         if level != UnionLevel.GRASSROOTS:

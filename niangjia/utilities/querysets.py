@@ -22,14 +22,35 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=models.Model)
 
 
+def _related_model(model: type[models.Model], relation: str) -> type[models.Model]:
+    target: Any = model
+    for part in relation.split("__"):
+        target = target._meta.get_field(part).related_model
+    return target  # type: ignore[no-any-return]
+
+
 def scope_q(model: type[models.Model], paths: list[str]) -> Q:
-    """Q object matching rows of ``model`` whose owning union lies under any of ``paths``."""
+    """Q object matching rows of ``model`` whose owning union lies under any of ``paths``.
+
+    A lookup through a foreign key (``owner__path``) becomes ``owner_id IN (SELECT id FROM
+    union WHERE path LIKE 'p%')``: each side of the OR then uses its own index, where an OR
+    across joined tables would scan both tables whole.
+    """
     lookups: tuple[str, ...] = getattr(model, "scope_path_lookups", ())
     if not lookups:
         raise TypeError(f"{model.__name__} declares no scope_path_lookups")
     if not paths:
         return Q(pk__in=[])
-    conditions = [Q(**{f"{lookup}__startswith": path}) for lookup in lookups for path in paths]
+    conditions: list[Q] = []
+    for lookup in lookups:
+        relation, _, field = lookup.rpartition("__")
+        if relation:
+            union_model = _related_model(model, relation)
+            under = reduce(or_, [Q(**{f"{field}__startswith": p}) for p in paths])
+            subtree = union_model._base_manager.filter(under).order_by().values("pk")
+            conditions.append(Q(**{f"{relation}__in": subtree}))
+        else:
+            conditions.extend(Q(**{f"{lookup}__startswith": p}) for p in paths)
     return reduce(or_, conditions)
 
 

@@ -298,3 +298,19 @@ def test_later_modules_add_deletion_checks(tree, monkeypatch):
     )
     assert deletion_blockers(union) == ["有 3 名会员"]
     assert EmployerFactory(owner=tree.jiangan).owner == tree.jiangan
+
+
+def test_grassroots_union_region_must_lie_inside_the_parents(tree):
+    errors = placement_errors(
+        parent=tree.jiangan,
+        level=UnionLevel.GRASSROOTS,
+        kind=UnionKind.GRASSROOTS,
+        region=region("420200"),
+    )
+    assert errors["region"] == ["“黄石市”不在上级工会所在的“江岸区”范围内"]
+    assert_fits(
+        parent=tree.jiangan,
+        level=UnionLevel.GRASSROOTS,
+        kind=UnionKind.GRASSROOTS,
+        region=region("420102"),
+    )
