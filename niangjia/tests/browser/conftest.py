@@ -112,7 +112,11 @@ def _restore_reference_data() -> None:
             for region in Region.objects.bulk_create(batch, batch_size=1000):
                 ids[region.code] = region.pk
     if not Union.objects.filter(depth=1).exists():
-        Union.add_root(name="中华全国总工会", level=UnionLevel.NATIONAL, kind=UnionKind.FEDERATION)
+        Union.objects.add_root(
+            instance=Union(
+                name="中华全国总工会", level=UnionLevel.NATIONAL, kind=UnionKind.FEDERATION
+            )
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,12 @@ from niangjia.orgs.choices import UnionKind, UnionLevel
 from niangjia.utilities.testing.factories import UnionFactory, make_uscc, wrong_check_character
 from niangjia.utilities.testing.personas import PERSONA_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    # The live server serves static files itself; WhiteNoise misses a collectstatic it needs not.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
 
 NEW_UNION = "武汉江滩文旅有限公司工会"
 NEW_EMPLOYER = "武汉江滩文旅有限公司"

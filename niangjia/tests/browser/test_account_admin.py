@@ -10,7 +10,12 @@ from playwright.sync_api import Page, expect
 
 from niangjia.utilities.testing.personas import PERSONA_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    # The live server serves static files itself; WhiteNoise misses a collectstatic it needs not.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
 
 
 def test_security_admin_grants_a_role_and_the_audit_admin_sees_the_grant(

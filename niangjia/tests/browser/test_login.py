@@ -12,7 +12,12 @@ from playwright.sync_api import Page, expect
 from niangjia.tests.browser.conftest import current_totp, submit_login
 from niangjia.utilities.testing.personas import PERSONA_PASSWORD, confirmed_device
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    # The live server serves static files itself; WhiteNoise misses a collectstatic it needs not.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
 
 WRONG_PASSWORD = "Wrong-Password-123"
 

@@ -9,7 +9,12 @@ from playwright.sync_api import Page, expect
 from niangjia.tests.browser.conftest import PHONE
 from niangjia.utilities.testing.personas import PERSONA_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    # The live server serves static files itself; WhiteNoise misses a collectstatic it needs not.
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
 
 
 @pytest.fixture
