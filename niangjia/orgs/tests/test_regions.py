@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from niangjia.orgs.choices import RegionLevel, UnionKind, UnionLevel
 from niangjia.orgs.models import Region
@@ -95,9 +95,8 @@ def test_import_with_an_unknown_parent_imports_nothing(tmp_path):
         tmp_path,
         "420102001,大智街道,township,420102,2024\n420199001,某街道,township,420199,2024\n",
     )
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(CommandError, match=r"^区划 420199001 的上级 420199 不存在$"):
         import_regions(path)
-    assert excinfo.value.messages == ["区划 420199001 的上级 420199 不存在"]
     assert not Region.objects.filter(code="420102001").exists()
 
 
@@ -133,3 +132,17 @@ def test_file_with_a_byte_order_mark_is_read(tmp_path):
 
 def test_shipped_file_is_the_one_loaded():
     assert len(read_rows(REGIONS_CSV)) == 3222
+
+
+def test_import_regions_reports_a_bad_file_in_chinese_and_changes_nothing(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,level,parent_code,revision\n420102001,某街道,township,420102,2024\n12,错,township,420102,2024\n",
+        encoding="utf-8",
+    )
+    before = Region.objects.count()
+    with pytest.raises(CommandError, match="第 3 行：行政区划代码“12”应为 6 位或 9 位数字"):
+        call_command("import_regions", str(bad))
+    assert Region.objects.count() == before
+    with pytest.raises(CommandError, match="找不到区划文件"):
+        call_command("import_regions", str(tmp_path / "missing.csv"))

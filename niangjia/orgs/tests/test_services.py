@@ -204,8 +204,9 @@ def test_provincial_cadre_moves_a_union_with_its_subtree(provincial_cadre, tree)
         name="江岸区某街道联合工会",
         level=UnionLevel.TOWNSHIP,
         kind=UnionKind.JOINT,
+        region=None,
     )
-    shop = UnionFactory(parent=street, name="某商铺工会")
+    shop = UnionFactory(parent=street, name="某商铺工会", region=None)
     old_path = street.path
     moved = services.union_move(
         acting_user=provincial_cadre, union=street, new_parent=tree.jianghan
@@ -218,6 +219,19 @@ def test_provincial_cadre_moves_a_union_with_its_subtree(provincial_cadre, tree)
     assert row.before == {"parent": tree.jiangan.pk, "path": old_path}
     assert row.after == {"parent": tree.jianghan.pk, "path": moved.path}
     assert row.detail == {"from": "江岸区总工会", "to": "江汉区总工会"}
+
+
+def test_a_union_cannot_move_under_a_parent_outside_its_region(provincial_cadre, tree):
+    street = UnionFactory(
+        parent=tree.jiangan,
+        level=UnionLevel.TOWNSHIP,
+        kind=UnionKind.JOINT,
+        region=Region.objects.get(code="420102"),
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        services.union_move(acting_user=provincial_cadre, union=street, new_parent=tree.jianghan)
+    assert excinfo.value.message_dict["region"] == ["“江岸区”不在上级工会所在的“江汉区”范围内"]
+    assert Union.objects.get_parent(Union.objects.get(pk=street.pk)) == tree.jiangan
 
 
 def test_county_cadre_cannot_move_a_union_into_the_sibling_county(county_cadre, tree):

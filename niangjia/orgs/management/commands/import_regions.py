@@ -1,7 +1,8 @@
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from niangjia.orgs.models import Region
@@ -15,8 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", default=str(REGIONS_CSV))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic():
-            counts = load_regions(Region, Path(options["file"]))
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"找不到区划文件：{path}")
+        try:
+            with transaction.atomic():
+                counts = load_regions(Region, path)
+        except ValidationError as exc:
+            raise CommandError("；".join(exc.messages)) from exc
         self.stdout.write(
             f"行政区划：新增 {counts['created']}，更新 {counts['updated']}，共 {counts['total']}"
         )
