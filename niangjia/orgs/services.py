@@ -257,7 +257,7 @@ EMPLOYER_FIELDS = (
 )
 
 
-def _check_employer(acting_user: User, employer: Employer) -> None:
+def _check_employer(acting_user: User, employer: Employer, *, owner_changed: bool = True) -> None:
     errors: dict[str, list[str]] = {}
     if employer.uscc:
         employer.uscc = normalize_uscc(employer.uscc)
@@ -278,7 +278,9 @@ def _check_employer(acting_user: User, employer: Employer) -> None:
         employer.uscc = None
         employer.uscc_override = False
         employer.uscc_override_reason = ""
-    if employer.owner_id and not allowed(acting_user, Action.ADD, employer.owner):
+    # Registering an employer with a union (or moving it there) needs add rights on that union;
+    # editing one whose owner stays the same needs only change rights on the employer.
+    if owner_changed and employer.owner_id and not allowed(acting_user, Action.ADD, employer.owner):
         errors.setdefault("owner", []).append("管理工会不在您的管辖范围内")
     cover = employer.covering_union
     if cover is not None:
@@ -330,7 +332,7 @@ def employer_update(*, acting_user: User, employer: Employer, **changes: Any) ->
     before = snapshot(employer, exclude=_TIMESTAMPS)
     for field, value in changes.items():
         setattr(employer, field, value)
-    _check_employer(acting_user, employer)
+    _check_employer(acting_user, employer, owner_changed=employer.owner_id != before["owner_id"])
     employer.full_clean()
     employer.save()
     old, new = diff(before, snapshot(employer, exclude=_TIMESTAMPS))

@@ -607,6 +607,23 @@ def test_employer_update_audits_the_change(county_cadre, tree):
     )
 
 
+def test_grassroots_cadre_updates_the_employer_their_union_covers(grassroots_cadre, tree):
+    assert tree.jiangan_employer.covering_union == tree.jiangan_grassroots
+    services.employer_update(
+        acting_user=grassroots_cadre, employer=tree.jiangan_employer, headcount=410
+    )
+    tree.jiangan_employer.refresh_from_db()
+    assert tree.jiangan_employer.headcount == 410
+
+
+def test_grassroots_cadre_cannot_hand_an_employer_to_another_owner(grassroots_cadre, tree):
+    with pytest.raises(ValidationError) as excinfo:
+        services.employer_update(
+            acting_user=grassroots_cadre, employer=tree.jiangan_employer, owner=tree.wuhan
+        )
+    assert excinfo.value.message_dict["owner"] == ["管理工会不在您的管辖范围内"]
+
+
 def test_employer_update_out_of_scope_is_refused(sibling_cadre, tree):
     before = state(tree.jiangan_employer)
     with pytest.raises(PermissionDenied):
