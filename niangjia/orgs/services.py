@@ -76,7 +76,7 @@ def union_create(
         contact_phone=contact_phone,
     )
     union.full_clean(exclude=["path", "depth", "numchild"])
-    union = parent.add_child(instance=union)
+    union = Union.objects.add_child(parent, instance=union)
     record(action=AuditAction.CREATE, actor=acting_user, obj=union, after=snapshot(union))
     return union
 

@@ -26,7 +26,7 @@ def _related_model(model: type[models.Model], relation: str) -> type[models.Mode
     target: Any = model
     for part in relation.split("__"):
         target = target._meta.get_field(part).related_model
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def scope_q(model: type[models.Model], paths: list[str]) -> Q:
