@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -353,6 +355,25 @@ def test_user_list_searches_filters_by_role_and_pages(client_for, county_system_
     assert [u.username for u in admins.context["page"]] == ["county_system_admin"]
 
 
+def test_user_list_queries_do_not_grow_with_the_accounts(client_for, county_system_admin, tree):
+    client = client_for(county_system_admin)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("user_list")).status_code == 200
+        return len(captured)
+
+    def add(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            user = User.objects.create_user(username=f"many{n:03d}", password=PERSONA_PASSWORD)
+            RoleAssignment.objects.create(user=user, union=tree.jiangan_grassroots, role=Role.CADRE)
+
+    add(3, 0)
+    few = queries()
+    add(30, 3)
+    assert queries() == few
+
+
 def test_user_list_shows_locked_accounts(client_for, county_security_admin, county_cadre):
     failing = Client(REMOTE_ADDR="10.9.9.9")
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -675,3 +696,12 @@ def test_a_wrong_code_keeps_the_administrator_out(client_for, system_admin):
 
 def test_a_cadre_is_not_asked_for_a_second_factor(client_for, county_cadre):
     assert client_for(county_cadre, second_factor=False).get("/").status_code == 200
+
+
+def test_the_second_factor_page_shows_no_menu_but_a_logout(client_for, system_admin):
+    TOTPDevice.objects.create(user=system_admin, name="手机", confirmed=True)
+    page = client_for(system_admin, second_factor=False).get(reverse("otp_verify"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="mainnav"' not in html and "账号管理" not in html
+    assert reverse("logout") in html
