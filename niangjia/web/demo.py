@@ -18,17 +18,17 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cn import uscc as stdnum_uscc
 
+from niangjia.accounts import services as account_services
 from niangjia.accounts.choices import Role
 from niangjia.accounts.models import RoleAssignment, User
 from niangjia.audit import context as audit_context
 from niangjia.audit.choices import AuditAction
-from niangjia.audit.services import record, snapshot
+from niangjia.audit.services import record
 from niangjia.orgs import services as org_services
 from niangjia.orgs.choices import (
     EmployerStatus,
@@ -320,53 +320,79 @@ class DemoSummary:
 
 
 class _Loader:
+    """Builds the demo. The first system and security administrators are created directly
+    (nobody exists yet who could act); every other account is opened by ``sys_admin`` through
+    ``user_create``, every other role granted by ``sec_admin`` through ``role_grant``, and the
+    unions and employers are created by ``national_admin`` through the orgs services."""
+
     def __init__(self, progress: Callable[[str], None] | None) -> None:
         self.summary = DemoSummary()
         self.progress = progress or (lambda _message: None)
         self.admin: User | None = None
-        self.password_hash = ""
+        self.account_admin: User | None = None
+        self.role_admin: User | None = None
         self.used_names: set[str] = set()
         self.industry_union: Union | None = None
 
     # -- accounts
 
-    def account(self, persona: Persona) -> User:
+    def bootstrap_administrator(self, persona: Persona, root: Union) -> User:
+        """One of the installation's first administrators, with its role on the root."""
+        assert persona.role is not None
+        user = User.objects.filter(username=persona.username).first()
+        if user is None:
+            user = User(username=persona.username, full_name=persona.full_name, created_under=root)
+            user.set_password(DEMO_PASSWORD)
+            user.full_clean()
+            user.save()
+            self.summary.users_created += 1
+            record(
+                action=AuditAction.CREATE,
+                obj=user,
+                union_path=root.path,
+                after={"username": user.username, "full_name": user.full_name},
+                detail={"source": "load_demo"},
+                actor_name="load_demo",
+            )
+        if not RoleAssignment.objects.filter(user=user, union=root, role=persona.role).exists():
+            assignment = RoleAssignment.objects.create(user=user, union=root, role=persona.role)
+            self.summary.roles_created += 1
+            record(
+                action=AuditAction.ROLE_GRANT,
+                obj=user,
+                union_path=root.path,
+                after={"role": assignment.role, "union": root.pk, "assignment": assignment.pk},
+                detail={"source": "load_demo"},
+                actor_name="load_demo",
+            )
+        user.forget_roles()
+        return user
+
+    def account(self, persona: Persona, home: Union) -> User:
         user = User.objects.filter(username=persona.username).first()
         if user is not None:
             return user
-        if not self.password_hash:
-            self.password_hash = make_password(DEMO_PASSWORD)
-        user = User(username=persona.username, full_name=persona.full_name)
-        user.password = self.password_hash
-        user.full_clean(exclude=["password"])
-        user.save()
-        self.summary.users_created += 1
-        record(
-            action=AuditAction.CREATE,
-            actor=self.admin,
-            obj=user,
-            after={"username": user.username, "full_name": user.full_name},
-            detail={"source": "load_demo"},
-            actor_name="load_demo",
+        assert self.account_admin is not None
+        user = account_services.user_create(
+            acting_user=self.account_admin,
+            username=persona.username,
+            full_name=persona.full_name,
+            password=DEMO_PASSWORD,
+            union=home,
         )
+        # Demo accounts keep the published password: no change is forced at first sign-in.
+        User.objects.filter(pk=user.pk).update(password_must_change=False)
+        user.password_must_change = False
+        self.summary.users_created += 1
         return user
 
     def role(self, user: User, role: Role, union: Union) -> None:
         if RoleAssignment.objects.filter(user=user, union=union, role=role).exists():
             return
-        assignment = RoleAssignment(user=user, union=union, role=role, granted_by=self.admin)
-        assignment.full_clean()
-        assignment.save()
+        assert self.role_admin is not None
+        account_services.role_grant(acting_user=self.role_admin, user=user, union=union, role=role)
         user.forget_roles()
         self.summary.roles_created += 1
-        record(
-            action=AuditAction.ROLE_GRANT,
-            actor=self.admin,
-            obj=assignment,
-            after=snapshot(assignment),
-            detail={"source": "load_demo"},
-            actor_name="load_demo",
-        )
 
     def device(self, user: User, key_hex: str) -> None:
         if TOTPDevice.objects.filter(user=user, name=TOTP_DEVICE_NAME).exists():
@@ -375,7 +401,7 @@ class _Loader:
         self.summary.devices_created += 1
         record(
             action=AuditAction.OTP_ENROLL,
-            actor=self.admin,
+            actor=self.account_admin,
             object_type="accounts.user",
             object_id=str(user.pk),
             object_repr=str(user),
@@ -727,10 +753,13 @@ def load_demo(*, progress: Callable[[str], None] | None = None) -> DemoSummary:
     ctx = audit_context.RequestContext(request_id=f"load_demo-{audit_context.new_request_id()}")
     with audit_context.bind(ctx), transaction.atomic():
         root = Union.objects.get(depth=1)
+        loader.account_admin = loader.bootstrap_administrator(
+            PERSONA_BY_USERNAME["sys_admin"], root
+        )
+        loader.role_admin = loader.bootstrap_administrator(PERSONA_BY_USERNAME["sec_admin"], root)
         national_admin = PERSONA_BY_USERNAME["national_admin"]
-        loader.admin = loader.account(national_admin)
+        loader.admin = loader.account(national_admin, root)
         loader.role(loader.admin, Role.ADMIN, root)
-        loader.admin.forget_roles()
 
         loader.progress("省级总工会")
         provinces = Region.objects.filter(level=RegionLevel.PROVINCE).exclude(
@@ -764,7 +793,9 @@ def load_demo(*, progress: Callable[[str], None] | None = None) -> DemoSummary:
 
         loader.progress("演示账号")
         for persona in PERSONAS:
-            user = loader.account(persona)
+            # An account without roles is opened under the union it belongs to.
+            home = anchors[persona.union_key or JIANGAN_GRASSROOTS]
+            user = loader.account(persona, home)
             if persona.role is not None:
                 loader.role(user, persona.role, anchors[persona.union_key])
             if persona.totp_key:

@@ -122,6 +122,25 @@ class DemoDataTests(TestCase):
             roles = list(user.role_assignments.values_list("role", flat=True))
             assert roles == ([persona.role] if persona.role else [])
 
+    def test_no_persona_is_forced_to_change_the_published_password(self) -> None:
+        assert not User.objects.filter(
+            username__in=[p.username for p in PERSONAS], password_must_change=True
+        ).exists()
+
+    def test_accounts_are_opened_by_the_system_administrator_under_their_union(self) -> None:
+        sys_admin = _user("sys_admin")
+        worker = _user("worker")
+        assert worker.created_under == _user("grassroots_cadre").role_assignments.get().union
+        assert _user("jiangan_cadre").created_under == _federation("420102")
+        opened = AuditEntry.objects.filter(
+            action=AuditAction.CREATE, object_type="accounts.user", actor=sys_admin
+        )
+        assert opened.count() == len(PERSONAS) - 2  # all but the two bootstrap administrators
+        visible = User.objects.restrict(sys_admin, Action.MANAGE_ACCOUNTS)
+        assert visible.filter(pk=worker.pk).exists()
+        granted = AuditEntry.objects.filter(action=AuditAction.ROLE_GRANT, actor=_user("sec_admin"))
+        assert granted.count() == RoleAssignment.objects.count() - 2
+
     def test_administrators_have_a_confirmed_totp_device_with_the_documented_key(self) -> None:
         for persona in PERSONAS:
             user = _user(persona.username)
