@@ -253,6 +253,10 @@ def role_grant(*, acting_user: User, user: User, union: Union, role: str) -> Rol
     if not rules.sees(acting_user, Action.GRANT_ROLES, user):
         raise PermissionDenied(f"账号“{user.display_name}”不在您的管辖范围内")
     user = _locked_user(user)
+    if not user.is_active:
+        raise ValidationError(
+            {"user": f"账号“{user.display_name}”已停用，请先由系统管理员启用再授予角色"}
+        )
     errors: dict[str, list[str]] = {}
     if role not in Role.values:
         errors["role"] = [f"“{role}”不是有效的角色"]

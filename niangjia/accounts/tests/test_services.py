@@ -410,6 +410,17 @@ def test_one_person_holds_only_one_of_the_three_administrator_roles(
     )
 
 
+def test_no_grant_to_a_deactivated_account(county_security_admin, make_account, tree):
+    account = make_account("gone", created_under=tree.jiangan)
+    account.is_active = False
+    account.save()
+    with pytest.raises(ValidationError) as exc:
+        services.role_grant(
+            acting_user=county_security_admin, user=account, union=tree.jiangan, role=Role.CADRE
+        )
+    assert messages_of(exc, "user") == ["账号“gone”已停用，请先由系统管理员启用再授予角色"]
+
+
 def test_the_same_role_twice_is_refused(county_security_admin, county_cadre, tree):
     with pytest.raises(ValidationError) as exc:
         services.role_grant(
