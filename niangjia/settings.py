@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "niangjia.audit",
     "niangjia.accounts",
     "niangjia.orgs",
+    "niangjia.members",
     "niangjia.web",
 ]
 
@@ -172,6 +173,20 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", False) else None
 )
+
+# --- Personal data at rest (see niangjia/utilities/crypto.py). Required outside DEBUG.
+_DEV_FIELD_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # only ever used with DEBUG on
+FIELD_ENCRYPTION_KEYS = env.str("FIELD_ENCRYPTION_KEYS", f"0:{_DEV_FIELD_KEY}" if DEBUG else None)
+FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", _DEV_FIELD_KEY if DEBUG else None)
+
+# --- Text messages (phone verification). The console backend logs the code, phone masked.
+SMS_BACKEND = env.str("SMS_BACKEND", "niangjia.utilities.sms.ConsoleBackend")
+SMS_CODE_TTL_MINUTES = env.int("SMS_CODE_TTL_MINUTES", 10, min_value=1, max_value=60)
+SMS_RESEND_SECONDS = env.int("SMS_RESEND_SECONDS", 60, min_value=0, max_value=3600)
+SMS_DAILY_LIMIT = env.int("SMS_DAILY_LIMIT", 10, min_value=1, max_value=1000)
+
+# --- Members
+JOIN_APPROVAL_WORKDAYS = env.int("JOIN_APPROVAL_WORKDAYS", 15, min_value=1, max_value=90)
 
 # --- Organisation registry
 # Unions below this many children are listed at once; larger lists page lazily.

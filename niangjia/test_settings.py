@@ -4,9 +4,12 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
 os.environ.setdefault("SECURE_COOKIES", "false")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1:dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
+os.environ.setdefault("FIELD_HASH_KEY", "dGVzdC1maWVsZC1oYXNoLWtleS0tLS0tLTMyIGJ5dGU=")
 
 from niangjia.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+SMS_BACKEND = "niangjia.utilities.sms.LocmemBackend"

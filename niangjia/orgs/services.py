@@ -113,6 +113,21 @@ def union_update(*, acting_user: User, union: Union, **changes: Any) -> Union:
     return union
 
 
+# Later modules that keep a copy of a union's tree path (members' union_path …) register a step
+# called with the old and new path prefix whenever a subtree moves.
+PATH_CHANGE_STEPS: list[Callable[[str, str], int]] = []
+
+
+def _move_subtree(union: Union, new_parent: Union) -> str:
+    """Move ``union`` with its subtree under ``new_parent``; returns the new path."""
+    old_path = union.path
+    union.move(new_parent, pos="last-child")
+    new_path = Union.objects.values_list("path", flat=True).get(pk=union.pk)
+    for step in PATH_CHANGE_STEPS:
+        step(old_path, new_path)
+    return new_path
+
+
 @transaction.atomic
 def union_move(*, acting_user: User, union: Union, new_parent: Union) -> Union:
     """Move a union with its whole subtree under another parent within one's scope."""
@@ -132,7 +147,7 @@ def union_move(*, acting_user: User, union: Union, new_parent: Union) -> Union:
         union=union,
     )
     old_path = union.path
-    union.move(new_parent, pos="last-child")
+    _move_subtree(union, new_parent)
     union.refresh_from_db()
     record(
         action=AuditAction.MOVE,
@@ -167,7 +182,7 @@ def union_merge(*, acting_user: User, source: Union, target: Union) -> Union:
         raise ValidationError({"target": "只能合并同层级、同类型的工会"})
     counts: dict[str, int] = {"children": 0}
     for child in list(source.get_children()):
-        child.move(target, pos="last-child")
+        _move_subtree(child, target)
         counts["children"] += 1
     counts["covered_employers"] = Employer.objects.filter(covering_union=source).update(
         covering_union=target

@@ -1,0 +1,703 @@
+"""Writes about members: joining, approval, status changes, transfers, reveals, SMS codes.
+
+Each function is one transaction and writes its audit row in it. Public joining (a worker on a
+phone) has no acting user; its audit rows carry the worker's masked name instead.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from niangjia.accounts.choices import Action
+from niangjia.accounts.models import User
+from niangjia.audit.choices import AuditAction
+from niangjia.audit.services import record
+from niangjia.members.choices import (
+    HOLDING_STATUSES,
+    ApplicationStatus,
+    EmploymentForm,
+    IdType,
+    MemberStatus,
+    TransferStatus,
+)
+from niangjia.members.identity import normalize_phone, parse_id
+from niangjia.members.models import (
+    PERSONAL_FIELDS,
+    CeremonyVenue,
+    JoinApplication,
+    JoinCeremony,
+    Member,
+    MemberEvent,
+    SmsCode,
+    Transfer,
+    phone_hash_of,
+)
+from niangjia.orgs.choices import UnionKind, UnionLevel, UnionStatus
+from niangjia.orgs.models import Employer, Union
+from niangjia.utilities import crypto
+from niangjia.utilities.masking import mask_name
+from niangjia.utilities.scoping import allowed, require
+from niangjia.utilities.sms import send_sms
+from niangjia.utilities.workdays import add_workdays
+
+
+class AlreadyMember(ValidationError):
+    """The person already holds a membership; the message names the union (masked)."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+        super().__init__(
+            f"您已是“{member.union.name}”的会员（证件号 {member.id_masked}），无需重复入会。"
+            "如已更换工作单位，请联系原工会办理会籍转接。",
+            code="already_member",
+        )
+
+
+class AlreadyApplied(ValidationError):
+    def __init__(self, application: JoinApplication | None) -> None:
+        self.application = application
+        where = f"“{application.union.name}”" if application else "工会"
+        super().__init__(
+            f"您已向{where}提交过入会申请，正在审批中，请勿重复提交。可凭手机号和验证码查询进度。",
+            code="already_applied",
+        )
+
+
+# --- Which unions take members
+
+
+def accepts_members(union: Union) -> bool:
+    """Grassroots and joint unions take members; so do county and township federations, for
+    workers whose employer has no union (the regional union of the area holds them)."""
+    if union.status != UnionStatus.ACTIVE:
+        return False
+    if union.kind in (UnionKind.GRASSROOTS, UnionKind.JOINT):
+        return True
+    return union.kind == UnionKind.FEDERATION and union.level in (
+        UnionLevel.COUNTY,
+        UnionLevel.TOWNSHIP,
+    )
+
+
+def _check_accepts(union: Union, field: str = "union") -> None:
+    if not accepts_members(union):
+        raise ValidationError(
+            {
+                field: f"“{union.name}”不直接接收会员，请选择基层工会、联合工会或县级、乡镇（街道）总工会"
+            }
+        )
+
+
+# --- Joining
+
+
+@dataclass
+class JoinData:
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    employer: Employer | None = None
+    employer_name: str = ""
+    occupation: str = ""
+    employment_form: str = EmploymentForm.STANDARD
+    gig_occupation: str = ""
+    household: str = "urban"
+    ethnic_group: str = "01"
+    education: str = ""
+
+
+def _fill_person(target: Member | JoinApplication, data: JoinData) -> None:
+    name = " ".join(data.name.split())
+    if not name:
+        raise ValidationError({"name": "请填写姓名"})
+    if len(name) > 50:
+        raise ValidationError({"name": "姓名不能超过 50 个字"})
+    if data.id_type not in IdType.values:
+        raise ValidationError({"id_type": "请选择证件类型"})
+    identity = parse_id(data.id_type, data.id_number)
+    phone = normalize_phone(data.phone)
+    if data.employment_form == EmploymentForm.GIG and not data.gig_occupation:
+        raise ValidationError({"gig_occupation": "新就业形态劳动者请选择职业"})
+    if data.employer is None and not data.employer_name.strip():
+        raise ValidationError({"employer_name": "请选择或填写工作单位"})
+    target.name = name
+    target.id_type = identity.id_type
+    target.set_id_number(identity.number)
+    target.sex = identity.sex or ""
+    target.birth_date = identity.birth_date
+    target.set_phone(phone)
+    target.employer = data.employer
+    target.employer_name = "" if data.employer else data.employer_name.strip()[:200]
+    target.occupation = data.occupation.strip()[:50]
+    target.employment_form = data.employment_form
+    target.gig_occupation = (
+        data.gig_occupation if data.employment_form == EmploymentForm.GIG else ""
+    )
+    target.household = data.household
+    target.ethnic_group = data.ethnic_group
+    target.education = data.education
+
+
+def holding_member(id_hash: str) -> Member | None:
+    return (
+        Member.objects.filter(id_hash=id_hash, status__in=HOLDING_STATUSES)
+        .select_related("union")
+        .first()
+    )
+
+
+def application_submit(
+    *,
+    union: Union,
+    data: JoinData,
+    channel: str,
+    phone_verified: bool = False,
+    venue: CeremonyVenue | None = None,
+    acting_user: User | None = None,
+) -> JoinApplication:
+    """A worker (or a cadre on their behalf) applies to join ``union``.
+
+    Raises AlreadyMember / AlreadyApplied (both ValidationError) with a clear answer. Through a
+    ceremony venue with auto-approval the worker becomes a member at once.
+    """
+    _check_accepts(union)
+    if acting_user is not None:
+        require(acting_user, Action.ADD, union)
+    application = JoinApplication(
+        union=union,
+        union_path=union.path,
+        channel=channel,
+        venue=venue,
+        phone_verified=phone_verified,
+    )
+    _fill_person(application, data)
+    application.due_date = add_workdays(timezone.localdate(), settings.JOIN_APPROVAL_WORKDAYS)
+    try:
+        with transaction.atomic():
+            existing = holding_member(application.id_hash)
+            if existing is not None:
+                raise AlreadyMember(existing)
+            application.save(force_insert=True)
+            record(
+                action=AuditAction.CREATE,
+                actor=acting_user,
+                actor_name="" if acting_user else mask_name(application.name),
+                obj=application,
+                after={"channel": channel, "union": union.pk, "venue": venue.pk if venue else None},
+            )
+            if venue is not None and venue.ceremony.auto_approve:
+                _approve(application, acting_user=None, reason="集中入会仪式现场入会")
+    except IntegrityError as exc:
+        pending = (
+            JoinApplication.objects.filter(
+                id_hash=application.id_hash, status=ApplicationStatus.SUBMITTED
+            )
+            .select_related("union")
+            .first()
+        )
+        if pending is not None or "pending" in str(exc).lower():
+            raise AlreadyApplied(pending) from exc
+        member = holding_member(application.id_hash)
+        if member is not None:
+            raise AlreadyMember(member) from exc
+        raise
+    return application
+
+
+def _approve(application: JoinApplication, *, acting_user: User | None, reason: str) -> Member:
+    """Make the applicant a member (or re-admit a former one). Inside a transaction."""
+    today = timezone.localdate()
+    member = Member.objects.select_for_update().filter(id_hash=application.id_hash).first()
+    if member is not None and member.status in HOLDING_STATUSES:
+        raise AlreadyMember(member)
+    personal = {name: getattr(application, name) for name in PERSONAL_FIELDS}
+    if member is None:
+        member = Member(
+            union=application.union,
+            union_path=application.union_path,
+            join_date=today,
+            status=MemberStatus.ACTIVE,
+            status_changed_on=today,
+            **personal,
+        )
+        member.save(force_insert=True)
+        from_status = ""
+    else:
+        from_status = member.status
+        for name, value in personal.items():
+            setattr(member, name, value)
+        member.union = application.union
+        member.union_path = application.union_path
+        member.status = MemberStatus.ACTIVE
+        member.status_changed_on = today
+        member.save()
+    MemberEvent.objects.create(
+        member=member,
+        kind=MemberEvent.Kind.JOINED,
+        from_status=from_status,
+        to_status=MemberStatus.ACTIVE,
+        union=application.union,
+        date=today,
+        reason=reason[:200],
+        actor=acting_user,
+    )
+    application.status = ApplicationStatus.APPROVED
+    application.decided_at = timezone.now()
+    application.decided_by = acting_user
+    application.decision_reason = reason[:200]
+    application.member = member
+    application.save(
+        update_fields=["status", "decided_at", "decided_by", "decision_reason", "member"]
+    )
+    if application.venue_id is not None:
+        CeremonyVenue.objects.filter(pk=application.venue_id).update(
+            joined_count=F("joined_count") + 1
+        )
+        JoinCeremony.objects.filter(venues__pk=application.venue_id).update(
+            joined_count=F("joined_count") + 1
+        )
+    record(
+        action=AuditAction.CHANGE,
+        actor=acting_user,
+        obj=application,
+        after={"status": ApplicationStatus.APPROVED, "member": member.pk},
+        detail={"reason": reason} if reason else None,
+    )
+    return member
+
+
+def _pending_in_scope(application: JoinApplication, acting_user: User) -> JoinApplication:
+    require(acting_user, Action.CHANGE, application)
+    locked = JoinApplication.objects.select_for_update().get(pk=application.pk)
+    if locked.status != ApplicationStatus.SUBMITTED:
+        raise ValidationError(f"该申请已{locked.get_status_display()}，不能重复办理")
+    return locked
+
+
+@transaction.atomic
+def application_approve(
+    *, application: JoinApplication, acting_user: User, reason: str = ""
+) -> Member:
+    application = _pending_in_scope(application, acting_user)
+    return _approve(application, acting_user=acting_user, reason=reason.strip())
+
+
+@transaction.atomic
+def application_reject(
+    *, application: JoinApplication, acting_user: User, reason: str
+) -> JoinApplication:
+    if not reason.strip():
+        raise ValidationError({"reason": "驳回申请必须填写原因"})
+    application = _pending_in_scope(application, acting_user)
+    application.status = ApplicationStatus.REJECTED
+    application.decided_at = timezone.now()
+    application.decided_by = acting_user
+    application.decision_reason = reason.strip()[:200]
+    application.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+    record(
+        action=AuditAction.CHANGE,
+        actor=acting_user,
+        obj=application,
+        after={"status": application.status},
+        detail={"reason": application.decision_reason},
+    )
+    return application
+
+
+def applications_bulk_decide(
+    *, applications: list[JoinApplication], acting_user: User, approve: bool, reason: str = ""
+) -> dict[str, list[str]]:
+    """Approve or reject many; each in its own transaction so one failure doesn't undo others.
+    Returns the names done and, per failed name, the reason."""
+    done: list[str] = []
+    failed: list[str] = []
+    for application in applications:
+        try:
+            if approve:
+                application_approve(application=application, acting_user=acting_user, reason=reason)
+            else:
+                application_reject(application=application, acting_user=acting_user, reason=reason)
+            done.append(application.name)
+        except ValidationError as exc:
+            failed.append(f"{application.name}：{'；'.join(exc.messages)}")
+    return {"done": done, "failed": failed}
+
+
+# --- Status changes
+
+ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
+    MemberStatus.ACTIVE: {MemberStatus.RESERVED, MemberStatus.LEFT, MemberStatus.DECEASED},
+    MemberStatus.RESERVED: {MemberStatus.ACTIVE, MemberStatus.LEFT, MemberStatus.DECEASED},
+    MemberStatus.LEFT: set(),
+    MemberStatus.DECEASED: set(),
+    MemberStatus.TRANSFERRING: set(),
+}
+
+
+@transaction.atomic
+def member_change_status(
+    *,
+    member: Member,
+    to_status: str,
+    reason: str,
+    acting_user: User,
+    date: datetime.date | None = None,
+) -> Member:
+    require(acting_user, Action.CHANGE, member)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not reason.strip():
+        raise ValidationError({"reason": "请填写变更原因"})
+    if to_status not in ALLOWED_STATUS_CHANGES.get(member.status, set()):
+        raise ValidationError(
+            {
+                "to_status": f"会籍状态不能从“{member.get_status_display()}”变为“{MemberStatus(to_status).label}”"
+            }
+        )
+    date = date or timezone.localdate()
+    if date > timezone.localdate():
+        raise ValidationError({"date": "变更日期不能晚于今天"})
+    from_status = member.status
+    member.status = to_status
+    member.status_changed_on = date
+    member.save(update_fields=["status", "status_changed_on", "updated_at"])
+    MemberEvent.objects.create(
+        member=member,
+        kind=MemberEvent.Kind.STATUS,
+        from_status=from_status,
+        to_status=to_status,
+        union=member.union,
+        date=date,
+        reason=reason.strip()[:200],
+        actor=acting_user,
+    )
+    record(
+        action=AuditAction.CHANGE,
+        actor=acting_user,
+        obj=member,
+        before={"status": from_status},
+        after={"status": to_status},
+        detail={"reason": reason.strip()},
+    )
+    return member
+
+
+# --- Transfers
+
+
+@transaction.atomic
+def transfer_release(
+    *,
+    member: Member,
+    to_union: Union,
+    reason: str,
+    acting_user: User,
+    new_employer: Employer | None = None,
+    new_employer_name: str = "",
+) -> Transfer:
+    """The sending union releases a member to ``to_union`` (anywhere in the country). A member
+    whose new employer has no union goes to the regional union of the area."""
+    require(acting_user, Action.CHANGE, member)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.status not in (MemberStatus.ACTIVE, MemberStatus.RESERVED):
+        raise ValidationError(f"会籍状态为“{member.get_status_display()}”，不能转出")
+    if not reason.strip():
+        raise ValidationError({"reason": "请填写转出原因"})
+    _check_accepts(to_union, "to_union")
+    if to_union.pk == member.union_id:
+        raise ValidationError({"to_union": "转入工会不能与当前工会相同"})
+    transfer = Transfer.objects.create(
+        member=member,
+        from_union=member.union,
+        to_union=to_union,
+        reason=reason.strip()[:200],
+        released_by=acting_user,
+        new_employer=new_employer,
+        new_employer_name="" if new_employer else new_employer_name.strip()[:200],
+    )
+    from_status = member.status
+    member.status = MemberStatus.TRANSFERRING
+    member.status_changed_on = timezone.localdate()
+    member.save(update_fields=["status", "status_changed_on", "updated_at"])
+    MemberEvent.objects.create(
+        member=member,
+        kind=MemberEvent.Kind.TRANSFER_OUT,
+        from_status=from_status,
+        to_status=MemberStatus.TRANSFERRING,
+        union=member.union,
+        date=timezone.localdate(),
+        reason=f"转往{to_union.name}：{reason.strip()}"[:200],
+        actor=acting_user,
+    )
+    record(
+        action=AuditAction.CREATE,
+        actor=acting_user,
+        obj=transfer,
+        after={"member": member.pk, "from_union": member.union_id, "to_union": to_union.pk},
+    )
+    return transfer
+
+
+def _open_transfer(transfer: Transfer, acting_user: User) -> Transfer:
+    locked = (
+        Transfer.objects.select_for_update()
+        .select_related("member", "to_union")
+        .get(pk=transfer.pk)
+    )
+    if locked.status != TransferStatus.RELEASED:
+        raise ValidationError(f"该转接已{locked.get_status_display()}")
+    if not allowed(acting_user, Action.CHANGE, locked.to_union):
+        raise PermissionDenied("只有转入工会可以接收或拒收")
+    return locked
+
+
+@transaction.atomic
+def transfer_accept(*, transfer: Transfer, acting_user: User) -> Member:
+    transfer = _open_transfer(transfer, acting_user)
+    member = Member.objects.select_for_update().get(pk=transfer.member_id)
+    today = timezone.localdate()
+    member.union = transfer.to_union
+    member.union_path = transfer.to_union.path
+    if transfer.new_employer_id or transfer.new_employer_name:
+        member.employer = transfer.new_employer
+        member.employer_name = transfer.new_employer_name
+    member.status = MemberStatus.ACTIVE
+    member.status_changed_on = today
+    member.save()
+    transfer.status = TransferStatus.ACCEPTED
+    transfer.decided_at = timezone.now()
+    transfer.decided_by = acting_user
+    transfer.save(update_fields=["status", "decided_at", "decided_by"])
+    MemberEvent.objects.create(
+        member=member,
+        kind=MemberEvent.Kind.TRANSFER_IN,
+        from_status=MemberStatus.TRANSFERRING,
+        to_status=MemberStatus.ACTIVE,
+        union=transfer.to_union,
+        date=today,
+        reason=f"由{transfer.from_union.name}转入",
+        actor=acting_user,
+    )
+    record(
+        action=AuditAction.CHANGE,
+        actor=acting_user,
+        obj=transfer,
+        after={"status": transfer.status},
+    )
+    return member
+
+
+@transaction.atomic
+def transfer_refuse(*, transfer: Transfer, acting_user: User, reason: str) -> Transfer:
+    if not reason.strip():
+        raise ValidationError({"reason": "拒收必须填写原因"})
+    transfer = _open_transfer(transfer, acting_user)
+    member = Member.objects.select_for_update().get(pk=transfer.member_id)
+    previous = (
+        member.events.filter(kind=MemberEvent.Kind.TRANSFER_OUT)
+        .order_by("-id")
+        .values_list("from_status", flat=True)
+        .first()
+        or MemberStatus.ACTIVE
+    )
+    member.status = previous
+    member.status_changed_on = timezone.localdate()
+    member.save(update_fields=["status", "status_changed_on", "updated_at"])
+    transfer.status = TransferStatus.REFUSED
+    transfer.decided_at = timezone.now()
+    transfer.decided_by = acting_user
+    transfer.refusal_reason = reason.strip()[:200]
+    transfer.save(update_fields=["status", "decided_at", "decided_by", "refusal_reason"])
+    MemberEvent.objects.create(
+        member=member,
+        kind=MemberEvent.Kind.STATUS,
+        from_status=MemberStatus.TRANSFERRING,
+        to_status=previous,
+        union=member.union,
+        date=timezone.localdate(),
+        reason=f"{transfer.to_union.name}拒收：{transfer.refusal_reason}"[:200],
+        actor=acting_user,
+    )
+    record(
+        action=AuditAction.CHANGE,
+        actor=acting_user,
+        obj=transfer,
+        after={"status": transfer.status},
+        detail={"reason": transfer.refusal_reason},
+    )
+    return transfer
+
+
+@transaction.atomic
+def transfer_cancel(*, transfer: Transfer, acting_user: User) -> Transfer:
+    """The sending union withdraws a release not yet accepted."""
+    locked = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if not allowed(acting_user, Action.CHANGE, locked.from_union):
+        raise PermissionDenied("只有转出工会可以撤销转接")
+    if locked.status != TransferStatus.RELEASED:
+        raise ValidationError(f"该转接已{locked.get_status_display()}")
+    member = Member.objects.select_for_update().get(pk=locked.member_id)
+    member.status = MemberStatus.ACTIVE
+    member.save(update_fields=["status", "updated_at"])
+    locked.status = TransferStatus.CANCELLED
+    locked.decided_at = timezone.now()
+    locked.decided_by = acting_user
+    locked.save(update_fields=["status", "decided_at", "decided_by"])
+    record(
+        action=AuditAction.CHANGE, actor=acting_user, obj=locked, after={"status": locked.status}
+    )
+    return locked
+
+
+# --- Reveal of personal data
+
+REVEALABLE = {"id_number": "证件号码", "phone": "手机号码"}
+
+
+@transaction.atomic
+def member_reveal(
+    *, member: Member | JoinApplication, field: str, reason: str, acting_user: User
+) -> str:
+    """The clear ID number or phone, for a role allowed to reveal, with a reason; audited."""
+    if field not in REVEALABLE:
+        raise ValidationError({"field": "只能查看证件号码或手机号码"})
+    require(acting_user, Action.REVEAL, member)
+    if len(reason.strip()) < 4:
+        raise ValidationError({"reason": "请填写查看明文的理由（至少 4 个字）"})
+    value = member.reveal_id_number() if field == "id_number" else member.reveal_phone()
+    record(
+        action=AuditAction.REVEAL,
+        actor=acting_user,
+        obj=member,
+        detail={"field": field, "reason": reason.strip()[:200]},
+    )
+    return value
+
+
+# --- Member card
+
+CARD_SALT = "niangjia.member-card"
+
+
+def card_token(member: Member) -> str:
+    """A signed token for the card's QR code: the member id only, no personal data."""
+    return signing.dumps({"m": member.pk}, salt=CARD_SALT, compress=True)
+
+
+def card_verify(token: str, *, max_age_days: int = 366) -> Member:
+    try:
+        payload = signing.loads(token, salt=CARD_SALT, max_age=max_age_days * 86400)
+    except signing.SignatureExpired as exc:
+        raise ValidationError("会员卡二维码已过期，请会员刷新会员卡后重新出示") from exc
+    except signing.BadSignature as exc:
+        raise ValidationError("二维码无效：不是本平台签发的会员卡") from exc
+    member = Member.objects.select_related("union").filter(pk=payload.get("m")).first()
+    if member is None:
+        raise ValidationError("该会员卡对应的会员不存在")
+    return member
+
+
+# --- SMS codes (joining, checking an application, opening the member card)
+
+
+def sms_code_send(*, phone: str, purpose: str) -> None:
+    phone = normalize_phone(phone)
+    phone_hash = phone_hash_of(phone)
+    now = timezone.now()
+    recent = SmsCode.objects.filter(
+        phone_hash=phone_hash, created_at__gte=now - datetime.timedelta(days=1)
+    )
+    if recent.filter(
+        created_at__gte=now - datetime.timedelta(seconds=settings.SMS_RESEND_SECONDS)
+    ).exists():
+        raise ValidationError({"phone": f"验证码已发送，请 {settings.SMS_RESEND_SECONDS} 秒后再试"})
+    if recent.count() >= settings.SMS_DAILY_LIMIT:
+        raise ValidationError({"phone": "该号码今天获取验证码次数过多，请明天再试"})
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    SmsCode.objects.create(
+        phone_hash=phone_hash,
+        purpose=purpose,
+        code_hash=crypto.keyed_hash(code, purpose=f"sms.{phone_hash}"),
+        expires_at=now + datetime.timedelta(minutes=settings.SMS_CODE_TTL_MINUTES),
+    )
+    send_sms(
+        phone,
+        f"【娘家工会】您的验证码是 {code}，{settings.SMS_CODE_TTL_MINUTES} 分钟内有效。如非本人操作请忽略。",
+    )
+
+
+MAX_CODE_ATTEMPTS = 5
+
+
+@transaction.atomic
+def sms_code_check(*, phone: str, purpose: str, code: str) -> str:
+    """Consume a valid code; returns the phone's keyed hash. Raises with a Chinese message."""
+    phone = normalize_phone(phone)
+    phone_hash = phone_hash_of(phone)
+    sms = (
+        SmsCode.objects.select_for_update()
+        .filter(phone_hash=phone_hash, purpose=purpose, used_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if sms is None or sms.expires_at < timezone.now():
+        raise ValidationError({"code": "验证码已过期或未获取，请重新获取"})
+    if sms.attempts >= MAX_CODE_ATTEMPTS:
+        raise ValidationError({"code": "验证码错误次数过多，请重新获取"})
+    if crypto.keyed_hash((code or "").strip(), purpose=f"sms.{phone_hash}") != sms.code_hash:
+        SmsCode.objects.filter(pk=sms.pk).update(attempts=F("attempts") + 1)
+        raise ValidationError({"code": "验证码不正确"})
+    sms.used_at = timezone.now()
+    sms.save(update_fields=["used_at"])
+    return phone_hash
+
+
+# --- Keeping copies of tree paths in step, and the union hooks
+
+
+def _paths_moved(old_prefix: str, new_prefix: str) -> int:
+    moved = 0
+    for model in (Member, JoinApplication):
+        moved += model.objects.filter(union_path__startswith=old_prefix).update(
+            union_path=Concat(Value(new_prefix), Substr("union_path", len(old_prefix) + 1))
+        )
+    return moved
+
+
+def _merge_members(source: Union, target: Union, acting_user: User) -> dict[str, int]:
+    members = Member.objects.filter(union=source).update(union=target, union_path=target.path)
+    applications = JoinApplication.objects.filter(union=source).update(
+        union=target, union_path=target.path
+    )
+    return {"members": members, "join_applications": applications}
+
+
+def _members_block_deletion(union: Union) -> str | None:
+    count = Member.objects.filter(union=union).count()
+    if count:
+        return f"有 {count} 名会员"
+    if JoinApplication.objects.filter(union=union).exists():
+        return "有入会申请记录"
+    return None
+
+
+def register_org_hooks() -> None:
+    from niangjia.orgs import rules
+    from niangjia.orgs import services as org_services
+
+    if _paths_moved not in org_services.PATH_CHANGE_STEPS:
+        org_services.PATH_CHANGE_STEPS.append(_paths_moved)
+    if _merge_members not in org_services.MERGE_STEPS:
+        org_services.MERGE_STEPS.append(_merge_members)
+    if _members_block_deletion not in rules.DELETION_CHECKS:
+        rules.DELETION_CHECKS.append(_members_block_deletion)
