@@ -76,14 +76,17 @@ var/secret_key: | var
 
 .PHONY: run
 run: $(SYNCED) $(KEY_FILE) | var
-	$(RUN_ENV) $(MANAGE) migrate --noinput
-	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v0
-	$(RUN_ENV) $(MANAGE) load_demo --if-empty
+	@echo "== 迁移数据库"
+	@$(RUN_ENV) $(MANAGE) migrate --noinput
+	@echo "== 收集静态文件"
+	@$(RUN_ENV) $(MANAGE) collectstatic --noinput -v0
+	@echo "== 演示数据"
+	@$(RUN_ENV) $(MANAGE) load_demo --if-empty
 	@echo
-	@echo "娘家已启动：http://$(HOST):$(PORT)/   （Ctrl-C 停止）"
-	$(RUN_ENV) exec $(VENV)/bin/gunicorn niangjia.wsgi:application \
+	@echo "== 娘家运行在 http://$(HOST):$(PORT)/   （Ctrl-C 停止）"
+	@$(RUN_ENV) exec $(VENV)/bin/gunicorn niangjia.wsgi:application \
 	  --bind $(HOST):$(PORT) --worker-class gthread --workers $(WEB_WORKERS) \
-	  --threads $(WEB_THREADS) --access-logfile -
+	  --threads $(WEB_THREADS) --access-logfile - --no-control-socket
 
 .PHONY: otp
 otp: $(SYNCED) $(KEY_FILE)
