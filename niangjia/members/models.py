@@ -212,6 +212,10 @@ def _mod11_10(digits: str) -> str:
     return str((11 - check) % 10)
 
 
+class MemberEventQuerySet(RestrictedQuerySet["MemberEvent"]):
+    pass
+
+
 class MemberEvent(models.Model):
     """The history of a membership: joining, each status change, transfers."""
 
@@ -237,6 +241,10 @@ class MemberEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MemberEventQuerySet.as_manager()
+    # A member's history goes with the membership: whoever holds the member sees it all.
+    scope_path_lookups = ("member__union_path",)
 
     class Meta:
         verbose_name = "会籍记录"

@@ -28,6 +28,10 @@ from niangjia.utilities.testing.permissions import (
 # Models of ours that belong to no union, each with the reason.
 UNSCOPED_MODELS: dict[str, str] = {
     "orgs.Region": "GB/T 2260 reference data, the same for everyone",
+    "members.SmsCode": (
+        "a one-time code tied to a phone (by keyed hash), read only by the code check of the "
+        "public joining and card pages; never listed"
+    ),
     "accounts.ApiToken": (
         "a person's own credential: reached only through its user (the token pages check the "
         "owner with accounts.rules.sees), never listed by union"
