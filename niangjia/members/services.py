@@ -315,23 +315,44 @@ def application_reject(
     return application
 
 
-def applications_bulk_decide(
+@dataclass
+class Decision:
+    """What became of one application of a bulk decision; ``error`` is empty when done."""
+
+    application: JoinApplication
+    error: str = ""
+
+
+def applications_decide(
     *, applications: list[JoinApplication], acting_user: User, approve: bool, reason: str = ""
-) -> dict[str, list[str]]:
+) -> list[Decision]:
     """Approve or reject many; each in its own transaction so one failure doesn't undo others.
-    Returns the names done and, per failed name, the reason."""
-    done: list[str] = []
-    failed: list[str] = []
+    Returns one Decision per application, in order."""
+    decisions: list[Decision] = []
     for application in applications:
         try:
             if approve:
                 application_approve(application=application, acting_user=acting_user, reason=reason)
             else:
                 application_reject(application=application, acting_user=acting_user, reason=reason)
-            done.append(application.name)
+            decisions.append(Decision(application))
         except ValidationError as exc:
-            failed.append(f"{application.name}：{'；'.join(exc.messages)}")
-    return {"done": done, "failed": failed}
+            decisions.append(Decision(application, "；".join(exc.messages)))
+    return decisions
+
+
+def applications_bulk_decide(
+    *, applications: list[JoinApplication], acting_user: User, approve: bool, reason: str = ""
+) -> dict[str, list[str]]:
+    """Approve or reject many (see ``applications_decide``). Returns the names done and, per
+    failed name, the reason."""
+    decisions = applications_decide(
+        applications=applications, acting_user=acting_user, approve=approve, reason=reason
+    )
+    return {
+        "done": [d.application.name for d in decisions if not d.error],
+        "failed": [f"{d.application.name}：{d.error}" for d in decisions if d.error],
+    }
 
 
 # --- Status changes
