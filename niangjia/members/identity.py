@@ -30,10 +30,16 @@ def _squash(value: str) -> str:
     return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).upper()
 
 
+def ric_check_digit(first17: str) -> str:
+    """The GB 11643 check character of the first 17 digits. (stdnum's ``calc_check_digit``
+    takes the whole number, check character included, and ignores its last character.)"""
+    return ric.calc_check_digit(first17 + "0")
+
+
 def convert_legacy_ric(number: str) -> str:
     """A 15-digit first-generation ID number as its 18-digit form (born 19xx, check digit)."""
     body = number[:6] + "19" + number[6:]
-    return body + ric.calc_check_digit(body)
+    return body + ric_check_digit(body)
 
 
 def parse_id(id_type: str, raw: str) -> Identity:
@@ -52,7 +58,7 @@ def parse_id(id_type: str, raw: str) -> Identity:
         )
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise ValidationError({"id_number": "身份证号码前 17 位应为数字，最后一位为数字或 X"})
-    expected = ric.calc_check_digit(number[:17])
+    expected = ric_check_digit(number[:17])
     if number[17] != expected:
         raise ValidationError(
             {"id_number": f"身份证号码校验位不正确（最后一位应为 {expected}），请核对是否抄错"}

@@ -17,7 +17,7 @@ from niangjia.members.choices import (
     MemberStatus,
     TransferStatus,
 )
-from niangjia.members.identity import convert_legacy_ric, parse_id
+from niangjia.members.identity import convert_legacy_ric, parse_id, ric_check_digit
 from niangjia.members.models import (
     JoinApplication,
     Member,
@@ -58,11 +58,23 @@ def test_sex_and_birth_date_come_from_the_id_number(tree):
     assert application.birth_date == datetime.date(1985, 12, 31)
 
 
+def test_the_check_character_follows_gb_11643():
+    # The standard's own example, and synthetic numbers checked by python-stdnum.
+    assert parse_id(IdType.RESIDENT, "11010519491231002x").number == "11010519491231002X"
+    with pytest.raises(ValidationError, match="最后一位应为 X"):
+        parse_id(IdType.RESIDENT, "110105194912310022")
+    for serial in range(30):
+        number = make_id_number(region="110105", birth="19491231", serial=serial)
+        assert ric.is_valid(number)
+        assert parse_id(IdType.RESIDENT, number).number == number
+
+
 def test_legacy_15_digit_number_is_converted():
     legacy = "420102850101123"
     identity = parse_id(IdType.RESIDENT, legacy)
     assert identity.number == convert_legacy_ric(legacy)
     assert identity.number.startswith("42010219850101123")
+    assert ric.is_valid(identity.number)
     assert identity.birth_date == datetime.date(1985, 1, 1)
 
 
@@ -72,7 +84,7 @@ def test_legacy_15_digit_number_is_converted():
         ("42010219900101001", "身份证号码应为 18 位（旧版 15 位也可），当前为 17 位"),
         ("4201021990010100A1", "身份证号码前 17 位应为数字，最后一位为数字或 X"),
         (
-            "42010219901301001" + ric.calc_check_digit("42010219901301001"),
+            "42010219901301001" + ric_check_digit("42010219901301001"),
             "身份证号码中的出生日期无效",
         ),
     ],

@@ -6,10 +6,9 @@ import datetime
 import itertools
 from typing import Any
 
-from stdnum.cn import ric
-
 from niangjia.members import services
 from niangjia.members.choices import ApplicationChannel, IdType
+from niangjia.members.identity import ric_check_digit
 from niangjia.members.models import Member
 from niangjia.orgs.models import Union
 
@@ -22,7 +21,7 @@ def make_id_number(
     """A valid 18-digit resident ID number (GB 11643 check digit)."""
     n = next(_seq) if serial is None else serial
     body = f"{region}{birth}{n % 1000:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric_check_digit(body)
 
 
 def make_phone(serial: int | None = None) -> str:
