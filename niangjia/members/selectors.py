@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils import timezone
 
 from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
 from niangjia.members.choices import ApplicationStatus, Household
-from niangjia.members.models import JoinApplication, JoinCeremony, Member, Transfer
-from niangjia.orgs.models import Union
+from niangjia.members.models import JoinApplication, JoinCeremony, Member, MemberEvent, Transfer
+from niangjia.orgs.choices import UnionKind, UnionLevel, UnionStatus
+from niangjia.orgs.models import Employer, Union
 from niangjia.orgs.selectors import CursorPage
 
 # A member-list cursor: the last row's union path and id, ``<path>-<id>``.
@@ -169,3 +172,203 @@ def ceremony_list(*, user: Any) -> QuerySet[JoinCeremony]:
         .select_related("union")
         .order_by("-starts_at", "-id")
     )
+
+
+# --- The cadre pages: the member list's filters, pages in both directions, capped counts
+
+COUNT_CAP = 10_000
+MEMBERS_PER_PAGE = 50
+EMPLOYER_MATCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class MemberFilters:
+    """The filters of the member list page and of its export. ``phone_hash`` / ``id_hash``
+    are keyed hashes of a searched phone or ID number: the clear number is never kept."""
+
+    status: str = ""
+    employment_form: str = ""
+    gig_occupation: str = ""
+    migrant: bool | None = None
+    joined_from: datetime.date | None = None
+    joined_to: datetime.date | None = None
+    within: Union | None = None
+    employer: str = ""
+    name: str = ""
+    name_contains: bool = False
+    phone_hash: str = ""
+    id_hash: str = ""
+    member_pk: int | None = None
+
+    def describe(self) -> dict[str, str]:
+        """The filters in use as plain text (an export's audit row)."""
+        result: dict[str, str] = {}
+        for key, value in self.__dict__.items():
+            if value in (None, "", False):
+                continue
+            result[key] = str(getattr(value, "pk", value))
+        return result
+
+
+def member_search(
+    *, user: Any, filters: MemberFilters, action: str = Action.VIEW
+) -> QuerySet[Member]:
+    """``member_list`` with every filter of the cadre page: also gig occupation, employer by
+    name, name (prefix, or anywhere in it), phone or ID number by keyed hash, member number."""
+    f = filters
+    members = member_list(
+        user=user,
+        action=action,
+        status=f.status or None,
+        employment_form=f.employment_form or None,
+        migrant=f.migrant,
+        joined_from=f.joined_from,
+        joined_to=f.joined_to,
+        within=f.within,
+    )
+    if f.gig_occupation:
+        members = members.filter(gig_occupation=f.gig_occupation)
+    if f.employer:
+        # Registered employers the user sees by that name, or the typed name of one that is
+        # not registered yet.
+        matching = (
+            Employer.objects.restrict(user, Action.VIEW)
+            .filter(name__icontains=f.employer)
+            .order_by()
+            .values_list("pk", flat=True)[:EMPLOYER_MATCH_LIMIT]
+        )
+        members = members.filter(
+            Q(employer_id__in=list(matching)) | Q(employer_name__icontains=f.employer)
+        )
+    if f.name:
+        members = members.filter(
+            **{"name__contains" if f.name_contains else "name__startswith": f.name}
+        )
+    if f.phone_hash:
+        members = members.filter(phone_hash=f.phone_hash)
+    if f.id_hash:
+        members = members.filter(id_hash=f.id_hash)
+    if f.member_pk is not None:
+        members = members.filter(pk=f.member_pk)
+    return members
+
+
+def parse_member_cursor(cursor: str) -> tuple[str, int]:
+    match = _MEMBER_CURSOR_RE.match(cursor or "")
+    if match is None:
+        raise ValidationError({"cursor": INVALID_CURSOR})
+    return match.group(1), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of the member list with the cursors of the pages after and before it."""
+
+    items: list[Member]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def member_keyset_page(
+    rows: QuerySet[Member],
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = MEMBERS_PER_PAGE,
+) -> MemberPage:
+    """The ``limit`` rows after the cursor ``after`` (or just before ``before``: the previous
+    page) in ``(union_path, id)`` order. The condition is the row value
+    ``(union_path, id) > (path, id)``, which PostgreSQL answers with one range scan of the
+    index ``member_union_path_id`` starting at the cursor: no OFFSET, however deep."""
+    key = Tuple(F("union_path"), F("id"))
+    if before:
+        found = list(
+            rows.filter(TupleLessThan(key, parse_member_cursor(before))).order_by(
+                "-union_path", "-id"
+            )[: limit + 1]
+        )
+        items = list(reversed(found[:limit]))
+        earlier = len(found) > limit
+        return MemberPage(
+            items=items,
+            next_cursor=member_cursor(items[-1]) if items else None,
+            previous_cursor=member_cursor(items[0]) if earlier and items else None,
+        )
+    if after:
+        rows = rows.filter(TupleGreaterThan(key, parse_member_cursor(after)))
+    found = list(rows.order_by("union_path", "id")[: limit + 1])
+    items = found[:limit]
+    return MemberPage(
+        items=items,
+        next_cursor=member_cursor(items[-1]) if len(found) > limit else None,
+        previous_cursor=member_cursor(items[0]) if after and items else None,
+    )
+
+
+@dataclass(frozen=True)
+class RowCount:
+    total: int
+    capped: bool  # True: there are more than ``total`` rows
+    exact: bool
+
+
+def capped_count(queryset: QuerySet[Any], *, cap: int = COUNT_CAP, exact: bool = False) -> RowCount:
+    """How many rows ``queryset`` has, reading at most ``cap + 1`` of them unless ``exact``."""
+    if exact:
+        return RowCount(total=queryset.order_by().count(), capped=False, exact=True)
+    counted = queryset.order_by()[: cap + 1].count()
+    return RowCount(total=min(counted, cap), capped=counted > cap, exact=False)
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """Beside the member on its detail page: the history (all of it, it goes with the
+    membership) and the applications and transfers the user may see."""
+
+    events: list[MemberEvent]
+    applications: list[JoinApplication]
+    transfers: list[Transfer]
+
+
+def member_record(*, user: Any, member: Member) -> MemberRecord:
+    events = (
+        MemberEvent.objects.restrict(user, Action.VIEW)
+        .filter(member=member)
+        .select_related("union", "actor")
+        .order_by("date", "created_at", "id")
+    )
+    applications = (
+        JoinApplication.objects.restrict(user, Action.VIEW)
+        .filter(member=member)
+        .select_related("union", "decided_by")
+        .order_by("-submitted_at", "-id")
+    )
+    transfers = transfer_list(user=user).filter(member=member)
+    return MemberRecord(
+        events=list(events), applications=list(applications), transfers=list(transfers)
+    )
+
+
+def application_counts(*, user: Any, cap: int = COUNT_CAP) -> dict[str, RowCount]:
+    """Pending and overdue applications in the user's scope, each counted up to ``cap``."""
+    pending = JoinApplication.objects.restrict(user, Action.VIEW).filter(
+        status=ApplicationStatus.SUBMITTED
+    )
+    return {
+        "pending": capped_count(pending, cap=cap),
+        "overdue": capped_count(pending.filter(due_date__lt=timezone.localdate()), cap=cap),
+    }
+
+
+def transfer_targets(*, q: str = "") -> QuerySet[Union]:
+    """Every active union in the country that takes members (grassroots and joint unions,
+    county and township federations). Transfers go anywhere, so this is deliberately not
+    scoped: callers show names and regions only."""
+    unions = Union.objects.filter(status=UnionStatus.ACTIVE).filter(
+        Q(kind__in=[UnionKind.GRASSROOTS, UnionKind.JOINT])
+        | Q(kind=UnionKind.FEDERATION, level__in=[UnionLevel.COUNTY, UnionLevel.TOWNSHIP])
+    )
+    q = q.strip()
+    if q:
+        unions = unions.filter(name__contains=q)
+    return unions.select_related("region__parent__parent__parent")
