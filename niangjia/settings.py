@@ -187,6 +187,11 @@ SMS_DAILY_LIMIT = env.int("SMS_DAILY_LIMIT", 10, min_value=1, max_value=1000)
 
 # --- Members
 JOIN_APPROVAL_WORKDAYS = env.int("JOIN_APPROVAL_WORKDAYS", 15, min_value=1, max_value=90)
+# The address printed in join and member-card QR codes (e.g. https://rh.example.org);
+# empty: the host of the request that draws the code.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "").rstrip("/")
+if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must start with https:// or http://")
 
 # --- Organisation registry
 # Unions below this many children are listed at once; larger lists page lazily.

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
@@ -660,27 +660,175 @@ def sms_code_send(*, phone: str, purpose: str) -> None:
 MAX_CODE_ATTEMPTS = 5
 
 
-@transaction.atomic
 def sms_code_check(*, phone: str, purpose: str, code: str) -> str:
-    """Consume a valid code; returns the phone's keyed hash. Raises with a Chinese message."""
+    """Consume a valid code; returns the phone's keyed hash. Raises with a Chinese message.
+    A wrong code counts against the code's attempts: the count is committed before the
+    error is raised (inside the transaction it would be rolled back with it)."""
     phone = normalize_phone(phone)
     phone_hash = phone_hash_of(phone)
-    sms = (
-        SmsCode.objects.select_for_update()
-        .filter(phone_hash=phone_hash, purpose=purpose, used_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    if sms is None or sms.expires_at < timezone.now():
-        raise ValidationError({"code": "验证码已过期或未获取，请重新获取"})
-    if sms.attempts >= MAX_CODE_ATTEMPTS:
-        raise ValidationError({"code": "验证码错误次数过多，请重新获取"})
-    if crypto.keyed_hash((code or "").strip(), purpose=f"sms.{phone_hash}") != sms.code_hash:
-        SmsCode.objects.filter(pk=sms.pk).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        sms = (
+            SmsCode.objects.select_for_update()
+            .filter(phone_hash=phone_hash, purpose=purpose, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if sms is None or sms.expires_at < timezone.now():
+            raise ValidationError({"code": "验证码已过期或未获取，请重新获取"})
+        if sms.attempts >= MAX_CODE_ATTEMPTS:
+            raise ValidationError({"code": "验证码错误次数过多，请重新获取"})
+        wrong = (
+            crypto.keyed_hash((code or "").strip(), purpose=f"sms.{phone_hash}") != sms.code_hash
+        )
+        if wrong:
+            SmsCode.objects.filter(pk=sms.pk).update(attempts=F("attempts") + 1)
+        else:
+            sms.used_at = timezone.now()
+            sms.save(update_fields=["used_at"])
+    if wrong:
         raise ValidationError({"code": "验证码不正确"})
-    sms.used_at = timezone.now()
-    sms.save(update_fields=["used_at"])
     return phone_hash
+
+
+# --- Mass joining ceremonies
+
+CEREMONY_FIELDS = ("name", "starts_at", "ends_at", "auto_approve", "require_sms")
+
+
+def _check_ceremony(ceremony: JoinCeremony) -> None:
+    errors: dict[str, str] = {}
+    if not ceremony.name:
+        errors["name"] = "请填写仪式名称"
+    elif len(ceremony.name) > 120:
+        errors["name"] = "仪式名称不能超过 120 个字"
+    if ceremony.starts_at and ceremony.ends_at and ceremony.ends_at <= ceremony.starts_at:
+        errors["ends_at"] = "结束时间应晚于开始时间"
+    if errors:
+        raise ValidationError(errors)
+    ceremony.full_clean(exclude=["union", "joined_count"])
+
+
+@transaction.atomic
+def ceremony_create(
+    *,
+    acting_user: User,
+    union: Union,
+    name: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    auto_approve: bool = True,
+    require_sms: bool = False,
+) -> JoinCeremony:
+    """A mass joining ceremony hosted by ``union``; its venues are added with ``venue_add``."""
+    require(acting_user, Action.ADD, union)
+    if union.status != UnionStatus.ACTIVE:
+        raise ValidationError(
+            {"union": f"“{union.name}”已{union.get_status_display()}，不能举办入会仪式"}
+        )
+    ceremony = JoinCeremony(
+        union=union,
+        name=" ".join(name.split()),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        auto_approve=auto_approve,
+        require_sms=require_sms,
+    )
+    _check_ceremony(ceremony)
+    ceremony.save(force_insert=True)
+    record(
+        action=AuditAction.CREATE,
+        actor=acting_user,
+        obj=ceremony,
+        after={field: getattr(ceremony, field) for field in ("union", *CEREMONY_FIELDS)},
+    )
+    return ceremony
+
+
+@transaction.atomic
+def ceremony_update(
+    *,
+    ceremony: JoinCeremony,
+    acting_user: User,
+    name: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    auto_approve: bool,
+    require_sms: bool,
+) -> JoinCeremony:
+    """Change a ceremony's name, times and settings; its counters are left to the joins
+    (saved by field, so a ceremony edited during the burst loses no count)."""
+    require(acting_user, Action.CHANGE, ceremony)
+    ceremony = JoinCeremony.objects.select_for_update().get(pk=ceremony.pk)
+    before = {field: getattr(ceremony, field) for field in CEREMONY_FIELDS}
+    ceremony.name = " ".join(name.split())
+    ceremony.starts_at = starts_at
+    ceremony.ends_at = ends_at
+    ceremony.auto_approve = auto_approve
+    ceremony.require_sms = require_sms
+    _check_ceremony(ceremony)
+    after = {field: getattr(ceremony, field) for field in CEREMONY_FIELDS}
+    changed = [field for field in CEREMONY_FIELDS if before[field] != after[field]]
+    if not changed:
+        return ceremony
+    ceremony.save(update_fields=changed)
+    record(
+        action=AuditAction.CHANGE,
+        actor=acting_user,
+        obj=ceremony,
+        before={field: before[field] for field in changed},
+        after={field: after[field] for field in changed},
+    )
+    return ceremony
+
+
+def accepting_unions_q() -> Q:
+    """The unions ``accepts_members`` admits, as a filter (pickers, nearest regional union)."""
+    return Q(status=UnionStatus.ACTIVE) & (
+        Q(kind__in=[UnionKind.GRASSROOTS, UnionKind.JOINT])
+        | Q(kind=UnionKind.FEDERATION, level__in=[UnionLevel.COUNTY, UnionLevel.TOWNSHIP])
+    )
+
+
+def new_venue_token() -> str:
+    """The venue's QR identifier: random, unguessable, URL-safe (16 characters)."""
+    return secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def venue_add(
+    *, ceremony: JoinCeremony, acting_user: User, name: str, union: Union
+) -> CeremonyVenue:
+    """A venue of ``ceremony`` where workers join ``union`` (one that takes members, inside
+    the host union's subtree and the acting user's scope)."""
+    require(acting_user, Action.CHANGE, ceremony)
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "请填写会场名称"})
+    if len(name) > 120:
+        raise ValidationError({"name": "会场名称不能超过 120 个字"})
+    if not allowed(acting_user, Action.ADD, union):
+        raise ValidationError({"union": "所选工会不在您的管辖范围内"})
+    _check_accepts(union)
+    host = ceremony.union
+    inside = union.path.startswith(host.path) or (
+        union.industry_union_id is not None
+        and Union.objects.filter(pk=union.industry_union_id, path__startswith=host.path).exists()
+    )
+    if not inside:
+        raise ValidationError({"union": f"“{union.name}”不在主办工会“{host.name}”的范围内"})
+    ceremony = JoinCeremony.objects.select_for_update().get(pk=ceremony.pk)
+    if ceremony.venues.filter(name=name).exists():
+        raise ValidationError({"name": f"本仪式已有名为“{name}”的会场"})
+    venue = CeremonyVenue(ceremony=ceremony, name=name, union=union, token=new_venue_token())
+    venue.full_clean(exclude=["ceremony", "union"])
+    venue.save(force_insert=True)
+    record(
+        action=AuditAction.CREATE,
+        actor=acting_user,
+        obj=venue,
+        after={"ceremony": ceremony.pk, "name": name, "union": union.pk},
+    )
+    return venue
 
 
 # --- Keeping copies of tree paths in step, and the union hooks
