@@ -281,7 +281,7 @@ def _pending_in_scope(application: JoinApplication, acting_user: User) -> JoinAp
     require(acting_user, Action.CHANGE, application)
     locked = JoinApplication.objects.select_for_update().get(pk=application.pk)
     if locked.status != ApplicationStatus.SUBMITTED:
-        raise ValidationError(f"该申请已{locked.get_status_display()}，不能重复办理")
+        raise ValidationError(f"该申请{locked.get_status_display()}，不能重复办理")
     return locked
 
 
@@ -476,7 +476,7 @@ def _open_transfer(transfer: Transfer, acting_user: User) -> Transfer:
         .get(pk=transfer.pk)
     )
     if locked.status != TransferStatus.RELEASED:
-        raise ValidationError(f"该转接已{locked.get_status_display()}")
+        raise ValidationError(f"该转接{locked.get_status_display()}，不能再办理")
     if not allowed(acting_user, Action.CHANGE, locked.to_union):
         raise PermissionDenied("只有转入工会可以接收或拒收")
     return locked
@@ -566,7 +566,7 @@ def transfer_cancel(*, transfer: Transfer, acting_user: User) -> Transfer:
     if not allowed(acting_user, Action.CHANGE, locked.from_union):
         raise PermissionDenied("只有转出工会可以撤销转接")
     if locked.status != TransferStatus.RELEASED:
-        raise ValidationError(f"该转接已{locked.get_status_display()}")
+        raise ValidationError(f"该转接{locked.get_status_display()}，不能再办理")
     member = Member.objects.select_for_update().get(pk=locked.member_id)
     member.status = MemberStatus.ACTIVE
     member.save(update_fields=["status", "updated_at"])
