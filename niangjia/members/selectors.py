@@ -23,7 +23,6 @@ from niangjia.members.choices import ApplicationStatus, Household
 from niangjia.members.models import JoinApplication, JoinCeremony, Member, MemberEvent, Transfer
 from niangjia.orgs.choices import UnionKind, UnionLevel, UnionStatus
 from niangjia.orgs.models import Employer, Union
-from niangjia.orgs.selectors import CursorPage
 
 # A member-list cursor: the last row's union path and id, ``<path>-<id>``.
 _MEMBER_CURSOR_RE = re.compile(
@@ -72,26 +71,6 @@ def member_list(
 
 def member_cursor(member: Member) -> str:
     return f"{member.union_path}-{member.pk}"
-
-
-def member_page(
-    rows: QuerySet[Member], *, cursor: str | None = None, limit: int = 50
-) -> CursorPage[Member]:
-    """One page of ``rows`` (ordered as ``member_list`` orders them) after ``cursor``, the
-    ``next_cursor`` of the previous page. The condition reads the (union_path, id) index
-    from the cursor on, so page 10,000 of ten million members costs what page 1 costs."""
-    if cursor:
-        match = _MEMBER_CURSOR_RE.match(cursor)
-        if match is None:
-            raise ValidationError({"cursor": INVALID_CURSOR})
-        path, pk = match.group(1), int(match.group(2))
-        rows = rows.filter(
-            Q(union_path__gte=path), Q(union_path__gt=path) | Q(union_path=path, pk__gt=pk)
-        )
-    items = list(rows[: limit + 1])
-    more = len(items) > limit
-    items = items[:limit]
-    return CursorPage(items=items, next_cursor=member_cursor(items[-1]) if more else None)
 
 
 def member_find(
