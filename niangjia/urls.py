@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("niangjia.web.urls")),
     path("accounts/", include("niangjia.accounts.urls")),
     path("orgs/", include("niangjia.orgs.urls")),
+    path("members/", include("niangjia.members.urls")),
     path("audit/", include("niangjia.audit.urls")),
     path("api/v1/", include("niangjia.api.urls")),
 ]
