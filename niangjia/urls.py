@@ -7,4 +7,5 @@ urlpatterns = [
     path("members/", include("niangjia.members.urls")),
     path("audit/", include("niangjia.audit.urls")),
     path("api/v1/", include("niangjia.api.urls")),
+    path("j/", include("niangjia.members.urls_public")),
 ]

@@ -58,6 +58,17 @@ UNSCOPED_URLS: dict[str, str] = {
     "api:openapi-json": "API description, no data",
     "api:openapi-view": "API documentation page, no data",
     "api:api-root": "API index, no data",
+    # The worker pages under /j/ (no login): a worker proves a phone by a texted code and
+    # then reads only the rows of that phone (by keyed hash); nothing is listed by union.
+    "join:union": "a union's public join form (QR code on posters); writes only an application",
+    "join:venue": "a ceremony venue's public join form, found by its unguessable QR token",
+    "join:employers": "names of registered employers in the joining union's area, names only",
+    "join:done": "an application's result, reached by a signed token; the name shown masked",
+    "join:sms_send": "texts a code to the phone given, rate-limited per phone",
+    "join:status": "the applications of the phone proven by a texted code, that phone's only",
+    "join:card": "the member card of the phone proven by a texted code, that phone's only",
+    "join:card_verify": "a signed member-card token's check: number, masked name, union, status",
+    "join:forget": "forgets the proven phone of the session",
 }
 
 
