@@ -57,6 +57,8 @@ from niangjia.orgs.models import Union
 from niangjia.utilities.paging import offset_page
 from niangjia.utilities.scoping import allowed, get_scoped_or_404
 
+MEMBERS_PER_PAGE = selectors.MEMBERS_PER_PAGE
+MEMBER_COUNT_CAP = selectors.COUNT_CAP
 APPLICATIONS_PER_PAGE = 50
 TRANSFERS_PER_PAGE = 30
 LOOKUP_LIMIT = 20
@@ -111,12 +113,15 @@ def _member_list_page(
     cursor_error = ""
     try:
         page = selectors.member_keyset_page(
-            rows, after=params.get("after") or None, before=params.get("before") or None
+            rows,
+            after=params.get("after") or None,
+            before=params.get("before") or None,
+            limit=MEMBERS_PER_PAGE,
         )
     except ValidationError as exc:
         cursor_error = "；".join(exc.messages)
-        page = selectors.member_keyset_page(rows)
-    count = selectors.capped_count(rows, exact=params.get("count") == "exact")
+        page = selectors.member_keyset_page(rows, limit=MEMBERS_PER_PAGE)
+    count = selectors.capped_count(rows, cap=MEMBER_COUNT_CAP, exact=params.get("count") == "exact")
     query = filter_query(params)
     without_search = filter_query(params, drop=SEARCH_KEYS)
     context = {
