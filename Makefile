@@ -114,7 +114,9 @@ typecheck: $(SYNCED)
 test: lint typecheck
 	DJANGO_SETTINGS_MODULE=niangjia.test_settings $(MANAGE) check
 	DJANGO_SETTINGS_MODULE=niangjia.test_settings $(MANAGE) makemigrations --check --dry-run
-	@echo "pytest on $${DATABASE_URL:+PostgreSQL}$${DATABASE_URL:-SQLite}" | sed -E 's#(postgres(ql)?://)[^@/]*@#\1…@#'
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+	  echo "== pytest on $$DATABASE_URL" | sed -E 's#(//[^:/@]*):[^@/]*@#\1:…@#'; \
+	else echo "== pytest on SQLite"; fi
 	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_MIN) $(PYTEST_ARGS)
 
 # Browser tests drive Debian's Chromium (apt-get install chromium fonts-noto-cjk).
