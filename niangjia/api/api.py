@@ -11,6 +11,7 @@ from ninja.operation import Operation
 from niangjia.api import me
 from niangjia.api.auth import API_AUTH
 from niangjia.api.errors import install_handlers, translate_pydantic
+from niangjia.members.api import applications, ceremonies, members, transfers
 from niangjia.orgs.api import employers, regions, unions
 
 DESCRIPTION = """娘家工会平台的 REST 接口。
@@ -46,3 +47,8 @@ api.add_router("", me.router)
 api.add_router("/regions", regions.router)
 api.add_router("/unions", unions.router)
 api.add_router("/employers", employers.router)
+api.add_router("/unions", applications.union_router)
+api.add_router("/members", members.router)
+api.add_router("/applications", applications.router)
+api.add_router("/transfers", transfers.router)
+api.add_router("/ceremonies", ceremonies.router)

@@ -82,6 +82,17 @@ _PYDANTIC_MESSAGES: dict[str, Any] = {
         "不能为空" if ctx.get("min_length") == 1 else f"不能少于 {ctx.get('min_length')} 个字符"
     ),
     "string_too_long": lambda ctx: f"不能超过 {ctx.get('max_length')} 个字符",
+    # Length bounds on an optional text (``Text | None``) or on a list.
+    "too_short": lambda ctx: (
+        f"至少要有 {ctx.get('min_length')} 项"
+        if ctx.get("field_type") == "List"
+        else f"不能少于 {ctx.get('min_length')} 个字符"
+    ),
+    "too_long": lambda ctx: (
+        f"不能超过 {ctx.get('max_length')} 项"
+        if ctx.get("field_type") == "List"
+        else f"不能超过 {ctx.get('max_length')} 个字符"
+    ),
     "string_type": lambda ctx: "应为文本",
     "string_pattern_mismatch": lambda ctx: "格式不正确",
     "int_parsing": lambda ctx: "应为整数",

@@ -1,0 +1,1 @@
+"""The member registry on the REST API: members, join applications, transfers, ceremonies."""
