@@ -29,12 +29,18 @@ export UV_NO_PROGRESS := 1
 # The settings `make run` serves with: production settings on plain http over loopback.
 RUN_ENV := DEBUG=false SECURE_COOKIES=false ALLOWED_HOSTS=127.0.0.1,localhost
 
-# The secret key: SECRET_KEY (or SECRET_KEY_FILE) from the environment if set, else a file
-# generated once in var/ (only for serving; the tests use niangjia.test_settings).
-ifeq ($(strip $(SECRET_KEY)$(SECRET_KEY_FILE)),)
-KEY_FILE := var/secret_key
-RUN_ENV += SECRET_KEY_FILE=$(KEY_FILE)
+# Secrets for serving: from the environment (NAME or NAME_FILE) if set, else a file generated
+# once in var/ with mode 600 (the tests use niangjia.test_settings and need none of them).
+# var/field_encryption_keys encrypts personal data: keep it with the database's backups.
+define secret_from_var
+ifeq ($$(strip $$($(1))$$($(1)_FILE)),)
+RUN_ENV += $(1)_FILE=$(2)
+KEY_FILE += $(2)
 endif
+endef
+$(eval $(call secret_from_var,SECRET_KEY,var/secret_key))
+$(eval $(call secret_from_var,FIELD_ENCRYPTION_KEYS,var/field_encryption_keys))
+$(eval $(call secret_from_var,FIELD_HASH_KEY,var/field_hash_key))
 
 .PHONY: help
 help:
@@ -67,10 +73,21 @@ venv: $(SYNCED)
 var:
 	@mkdir -p var
 
+# $(call write_secret,file,python expression over the modules base64, os and secrets)
+define write_secret
+@umask 077 && $(PYTHON) -c 'import base64, os, secrets; print($(2))' > $(1).tmp
+@chmod 600 $(1).tmp && mv $(1).tmp $(1)
+@echo "已生成 $(1)（权限 600）"
+endef
+
 var/secret_key: | var
-	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(64))' > $@.tmp && mv $@.tmp $@
-	@chmod 600 $@
-	@echo "已生成 $@（权限 600）"
+	$(call write_secret,$@,secrets.token_urlsafe(64))
+
+var/field_encryption_keys: | var
+	$(call write_secret,$@,"0:" + base64.b64encode(os.urandom(32)).decode())
+
+var/field_hash_key: | var
+	$(call write_secret,$@,base64.b64encode(os.urandom(32)).decode())
 
 # --- Running ----------------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ export PYTHONPATH=$ROOT
 export DEBUG=false SECURE_COOKIES=false ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=WARNING
 export NIANGJIA_VAR_DIR=$BENCH STATIC_ROOT=$BENCH/static
 export SECRET_KEY=${SECRET_KEY:-bench-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+export FIELD_ENCRYPTION_KEYS=${FIELD_ENCRYPTION_KEYS:-0:$(head -c 32 /dev/urandom | base64)}
+export FIELD_HASH_KEY=${FIELD_HASH_KEY:-$(head -c 32 /dev/urandom | base64)}
 unset DATABASE_URL
 echo "== database and static files in $BENCH"
 "$VENV/bin/python" manage.py migrate -v0 --noinput
