@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from niangjia.members import views
 
@@ -21,4 +21,6 @@ urlpatterns = [
     path("transfers/<int:pk>/accept/", views.transfer_accept, name="transfer_accept"),
     path("transfers/<int:pk>/refuse/", views.transfer_refuse, name="transfer_refuse"),
     path("transfers/<int:pk>/cancel/", views.transfer_cancel, name="transfer_cancel"),
+    # Join QR codes and mass joining ceremonies (niangjia/members/urls_ceremony.py).
+    path("", include("niangjia.members.urls_ceremony")),
 ]
