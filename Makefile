@@ -70,8 +70,9 @@ $(SYNCED): uv.lock pyproject.toml | $(UV)
 .PHONY: venv
 venv: $(SYNCED)
 
+# var/ holds the database and the secrets: readable by its owner only.
 var:
-	@mkdir -p var
+	@mkdir -p -m 700 var
 
 # $(call write_secret,file,python expression over the modules base64, os and secrets)
 define write_secret
