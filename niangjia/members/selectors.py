@@ -21,7 +21,6 @@ from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
 from niangjia.members.choices import ApplicationStatus, Household
 from niangjia.members.models import JoinApplication, JoinCeremony, Member, MemberEvent, Transfer
-from niangjia.orgs.choices import UnionKind, UnionLevel, UnionStatus
 from niangjia.orgs.models import Employer, Union
 
 # A member-list cursor: the last row's union path and id, ``<path>-<id>``.
@@ -343,10 +342,9 @@ def transfer_targets(*, q: str = "") -> QuerySet[Union]:
     """Every active union in the country that takes members (grassroots and joint unions,
     county and township federations). Transfers go anywhere, so this is deliberately not
     scoped: callers show names and regions only."""
-    unions = Union.objects.filter(status=UnionStatus.ACTIVE).filter(
-        Q(kind__in=[UnionKind.GRASSROOTS, UnionKind.JOINT])
-        | Q(kind=UnionKind.FEDERATION, level__in=[UnionLevel.COUNTY, UnionLevel.TOWNSHIP])
-    )
+    from niangjia.members.services import accepting_unions_q
+
+    unions = Union.objects.filter(accepting_unions_q())
     q = q.strip()
     if q:
         unions = unions.filter(name__contains=q)
