@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -149,7 +150,11 @@ def ceremony_create(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         form = CeremonyForm(initial=form_state(request.POST), user=request.user)
     else:
-        form = CeremonyForm(initial=CeremonyForm.initial_new(), user=request.user)
+        initial = CeremonyForm.initial_new()
+        roots = paths_for(request.user, Action.ADD)
+        if len(roots) == 1:  # one scope: its root is the likely host
+            initial["union"] = Union.objects.filter(path=roots[0]).first()
+        form = CeremonyForm(initial=initial, user=request.user)
     return render(
         request,
         "members/ceremony/form.html",
@@ -326,6 +331,7 @@ def ceremony_screen(request: HttpRequest, pk: int) -> HttpResponse:
             "ceremony": ceremony,
             "data": data,
             "json_url": reverse("members:ceremony_screen_json", args=[ceremony.pk]),
+            "time_zone": settings.TIME_ZONE,
         },
     )
 

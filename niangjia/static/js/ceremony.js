@@ -31,9 +31,15 @@
     return (n < 10 ? "0" : "") + n;
   }
 
+  // The hall's clock in the platform's time zone, whatever the screen computer is set to.
+  var zone = clockEl.getAttribute("data-time-zone");
   function tickClock() {
     var d = new Date();
-    clockEl.textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    try {
+      clockEl.textContent = d.toLocaleTimeString("zh-CN", { timeZone: zone, hour12: false });
+    } catch (e) {
+      clockEl.textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    }
   }
 
   function countTo(target) {
