@@ -34,6 +34,7 @@ from niangjia.members.models import (
     MemberEvent,
     Transfer,
 )
+from niangjia.members.public_links import venue_join_url
 
 EthnicGroup = Literal[tuple(code for code, _ in ETHNIC_GROUPS)]  # type: ignore[valid-type]
 # Bounds only what reaches the services, which check the numbers themselves.
@@ -375,6 +376,11 @@ class VenueOut(Schema):
     name: str
     union: UnionRef
     joined_count: int = Field(description="本会场入会人数")
+    join_url: str = Field(description="本会场入会二维码中的网址")
+
+    @staticmethod
+    def resolve_join_url(obj: CeremonyVenue, context: dict[str, Any]) -> str:
+        return venue_join_url(context["request"], obj)
 
 
 class CeremonyOut(Schema):

@@ -1214,6 +1214,7 @@ def test_ceremony_detail_counts_joins_per_venue(
         ("江岸区分会场", 1),
     ]
     assert body["venues"][0]["union"]["id"] == tree.jiangan_grassroots.pk
+    assert body["venues"][0]["join_url"] == f"http://testserver/j/v/{main.token}/"
     assert Member.objects.filter(union_path__startswith=tree.jiangan.path).count() == 4
     listed = api.get(f"{API}/ceremonies").json()
     assert listed["count"] == 1 and listed["items"][0]["joined_count"] == 4
