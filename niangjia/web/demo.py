@@ -40,6 +40,7 @@ from niangjia.orgs.choices import (
     UnionStatus,
 )
 from niangjia.orgs.models import Employer, Region, Union
+from niangjia.web.demo_members import MembersSummary, load_members
 
 DEMO_PASSWORD = "Niangjia@2026"  # noqa: S105 (public demo accounts)
 TOTP_DEVICE_NAME = "演示动态口令"
@@ -300,6 +301,7 @@ class DemoSummary:
     roles_created: int = 0
     devices_created: int = 0
     regions_created: int = 0
+    members: MembersSummary = field(default_factory=MembersSummary)
     anchors: dict[str, Union] = field(default_factory=dict)
 
     @property
@@ -312,6 +314,10 @@ class DemoSummary:
                 self.roles_created,
                 self.devices_created,
                 self.regions_created,
+                self.members.members_created,
+                self.members.applications_created,
+                self.members.transfers_created,
+                self.members.ceremonies_created,
             )
         )
 
@@ -800,6 +806,11 @@ def load_demo(*, progress: Callable[[str], None] | None = None) -> DemoSummary:
                 loader.role(user, persona.role, anchors[persona.union_key])
             if persona.totp_key:
                 loader.device(user, persona.totp_key)
+
+        loader.progress("会员、入会申请、会籍转接和入会仪式")
+        loader.summary.members = load_members(
+            admin=loader.acting(), jiangan=anchors[JIANGAN], jianghan=anchors[JIANGHAN]
+        )
     return loader.summary
 
 

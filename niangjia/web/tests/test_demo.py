@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import TestCase
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -15,6 +16,16 @@ from niangjia.accounts.choices import Action, Role
 from niangjia.accounts.models import RoleAssignment, User
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.models import AuditEntry
+from niangjia.members.choices import (
+    ApplicationStatus,
+    EmploymentForm,
+    Household,
+    IdType,
+    MemberStatus,
+    TransferStatus,
+)
+from niangjia.members.identity import parse_id
+from niangjia.members.models import JoinApplication, JoinCeremony, Member, Transfer
 from niangjia.orgs.choices import EmployerStatus, UnionKind, UnionLevel
 from niangjia.orgs.models import Employer, Region, Union
 from niangjia.orgs.validators import validate_union_uscc, validate_uscc
@@ -202,6 +213,49 @@ class DemoDataTests(TestCase):
         admin = _user("national_admin")
         assert Union.objects.restrict(admin, Action.DELETE).count() == Union.objects.count()
 
+    # --- members
+
+    def test_a_few_hundred_members_across_the_grassroots_unions(self) -> None:
+        members = Member.objects.all()
+        assert 250 <= members.count() <= 500
+        assert members.values("union").distinct().count() >= 40
+        numbers = [m.reveal_id_number() for m in members]
+        assert len(set(numbers)) == len(numbers)
+        for number in numbers:
+            parse_id(IdType.RESIDENT, number)
+        assert members.filter(employment_form=EmploymentForm.GIG).count() >= 20
+        assert members.filter(household=Household.RURAL).count() >= 20
+        assert members.filter(status=MemberStatus.RESERVED).exists()
+        assert members.filter(join_date__year__lt=2015).exists()
+
+    def test_jiangan_has_pending_applications_one_of_them_overdue(self) -> None:
+        queue = JoinApplication.objects.restrict(_user("jiangan_cadre"), Action.VIEW).filter(
+            status=ApplicationStatus.SUBMITTED
+        )
+        assert queue.count() >= 5
+        assert queue.filter(due_date__lt=timezone.localdate()).count() == 1
+        assert not JoinApplication.objects.restrict(_user("jianghan_cadre"), Action.VIEW).filter(
+            status=ApplicationStatus.SUBMITTED
+        )
+
+    def test_one_transfer_waits_for_the_sibling_county(self) -> None:
+        transfer = Transfer.objects.get(status=TransferStatus.RELEASED)
+        assert transfer.from_union.path.startswith(_federation("420102").path)
+        assert Transfer.objects.restrict(_user("jianghan_cadre"), Action.CHANGE).filter(
+            pk=transfer.pk, to_union__path__startswith=_federation("420103").path
+        )
+        assert transfer.member.status == MemberStatus.TRANSFERRING
+
+    def test_a_ceremony_with_two_venues_counts_its_joiners(self) -> None:
+        ceremony = JoinCeremony.objects.get()
+        assert ceremony.union == _federation("420102")
+        venues = list(ceremony.venues.all())
+        assert len(venues) == 2 and all(v.token for v in venues)
+        for venue in venues:
+            approved = venue.applications.filter(status=ApplicationStatus.APPROVED).count()
+            assert venue.joined_count == approved > 0
+        assert ceremony.joined_count == sum(v.joined_count for v in venues)
+
     # --- idempotence and printing
 
     def test_loading_again_creates_nothing(self) -> None:
@@ -213,6 +267,10 @@ class DemoDataTests(TestCase):
             TOTPDevice.objects.count(),
             AuditEntry.objects.count(),
             Region.objects.count(),
+            Member.objects.count(),
+            JoinApplication.objects.count(),
+            Transfer.objects.count(),
+            JoinCeremony.objects.count(),
         )
         again = load_demo()
         assert not again.created_anything
@@ -224,6 +282,10 @@ class DemoDataTests(TestCase):
             TOTPDevice.objects.count(),
             AuditEntry.objects.count(),
             Region.objects.count(),
+            Member.objects.count(),
+            JoinApplication.objects.count(),
+            Transfer.objects.count(),
+            JoinCeremony.objects.count(),
         )
 
     def test_logins_table_lists_every_persona_with_its_union(self) -> None:

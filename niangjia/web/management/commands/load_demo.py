@@ -34,7 +34,9 @@ class Command(BaseCommand):
                     self.style.SUCCESS(
                         f"演示数据已载入（{elapsed:.1f} 秒）：新建工会 {summary.unions_created} 个、"
                         f"用人单位 {summary.employers_created} 家、账号 {summary.users_created} 个、"
-                        f"角色 {summary.roles_created} 个、动态口令设备 {summary.devices_created} 个。"
+                        f"角色 {summary.roles_created} 个、动态口令设备 {summary.devices_created} 个、"
+                        f"会员 {summary.members.members_created} 名、"
+                        f"待审批入会申请 {summary.members.applications_created} 份。"
                     )
                 )
             else:
