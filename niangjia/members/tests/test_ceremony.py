@@ -409,6 +409,20 @@ def test_screen_json_shows_at_most_twenty_and_only_approved(tree, county_cadre):
     assert pending.pk not in [a["id"] for a in data["latest"]]
 
 
+def test_screen_json_shows_only_its_own_ceremonys_joiners(tree, county_cadre):
+    mine = venue_on(tree)
+    other = venue_on(tree, ceremony_on(tree, name="另一场仪式"), name="另一会场")
+    join_at(mine, name="钱学森")
+    join_at(other, name="邓稼先")
+    data = (
+        logged_in_client(county_cadre)
+        .get(reverse("members:ceremony_screen_json", args=[mine.ceremony_id]))
+        .json()
+    )
+    assert data["total"] == 1
+    assert [(a["name"], a["venue"]) for a in data["latest"]] == [("钱**", "长江机械会场")]
+
+
 def test_screen_json_follows_joins_through_the_venue_page(tree, county_cadre):
     from niangjia.members.tests.test_public_views import form_data
 
