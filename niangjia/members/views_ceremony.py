@@ -3,9 +3,8 @@ ceremonies — their venues, the venues' QR codes and print sheet, and the big s
 
 Objects come through ``get_scoped_or_404`` (404 outside the scope, 403 inside it without the
 right); writes through ``services.ceremony_create`` / ``ceremony_update`` / ``venue_add``.
-The big screen polls ``screen.json``: the counters kept on the ceremony and venue rows (moved
-in the joins' own transactions, so always equal to the joins committed) and the last 20
-approved applications of the venues.
+The big screen polls ``screen.json``: the counters kept on the venue rows (no counting of
+applications) and the last 20 approved applications of the venues.
 """
 
 from __future__ import annotations
@@ -285,8 +284,8 @@ def screen_data(ceremony: JoinCeremony) -> dict[str, Any]:
     The latest are read backwards along the index on the submission time, between the
     ceremony's creation (no venue existed before) and its end (venues refuse joins after
     it): during the burst the newest rows are the ceremony's own, so about 20 index entries
-    are read whatever the size of the table. The counter equals the approved applications
-    of the venues (both move in one transaction), so the read stops at that many."""
+    are read whatever the size of the table. The counters count the venues' approved
+    applications, so the read stops at that many (a ceremony with no joins reads none)."""
     venues = list(
         CeremonyVenue.objects.filter(ceremony_id=ceremony.pk)
         .order_by("id")
@@ -294,8 +293,8 @@ def screen_data(ceremony: JoinCeremony) -> dict[str, Any]:
     )
     names = {v["id"]: v["name"] for v in venues}
     top = max((v["joined_count"] for v in venues), default=0)
-    # The venues' counters, read in one statement, add up to the ceremony's (each join moves
-    # both in its transaction): their sum keeps the total and the bars of one answer in step.
+    # The venues' counters, read in one statement, add up to the ceremony's (a join moves
+    # both together): their sum keeps the total and the bars of one answer in step.
     total = sum(v["joined_count"] for v in venues) if venues else ceremony.joined_count
     wanted = min(SCREEN_LATEST, total)
     latest: list[dict[str, Any]] = []
