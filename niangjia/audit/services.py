@@ -73,19 +73,52 @@ def record(
     object_repr: str = "",
     actor_name: str = "",
 ) -> AuditEntry:
+    entry = build_entry(
+        action=action,
+        actor=actor,
+        obj=obj,
+        union_path=union_path,
+        before=before,
+        after=after,
+        detail=detail,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        actor_name=actor_name,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def build_entry(
+    *,
+    action: AuditAction | str,
+    actor: Any = None,
+    obj: models.Model | None = None,
+    union_path: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    actor_name: str = "",
+) -> AuditEntry:
+    """The unsaved row ``record`` writes; for a hot path that inserts it in one statement with
+    the change it audits (``obj`` may then still lack its primary key)."""
     from niangjia.accounts.scope import describe
 
     ctx = context.current()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
+        object_id = object_id or ("" if obj.pk is None else str(obj.pk))
         object_repr = object_repr or str(obj)[:200]
         if not union_path:
             union_path = _owning_path(obj)
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     if not union_path and str(action) in PERSONAL_ACTIONS:
         union_path = _person_path(actor if authenticated else None, actor_name, detail)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor if authenticated else None,
         actor_name=(str(actor) if authenticated else actor_name)[:150],
         actor_scope=describe(actor) if authenticated else "",
