@@ -13,7 +13,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from niangjia.accounts.choices import Action
 from niangjia.members import services
 from niangjia.members.choices import (
     ETHNIC_GROUPS,
@@ -271,7 +273,9 @@ class CeremonyForm(RegistryForm):
             del self.fields["union"]
         else:
             self.setup_picker(
-                "union", Union.objects.restrict(self.user, "add").active(), purpose=Purpose.OWNER
+                "union",
+                Union.objects.restrict(self.user, Action.ADD).active(),
+                purpose=Purpose.OWNER,
             )
 
     def service_kwargs(self) -> dict[str, Any]:
@@ -289,8 +293,6 @@ class CeremonyForm(RegistryForm):
 
     @staticmethod
     def initial_for(ceremony: JoinCeremony) -> dict[str, Any]:
-        from django.utils import timezone
-
         return {
             "name": ceremony.name,
             "starts_at": timezone.localtime(ceremony.starts_at),
@@ -301,8 +303,6 @@ class CeremonyForm(RegistryForm):
 
     @staticmethod
     def initial_new() -> dict[str, Any]:
-        from django.utils import timezone
-
         start = timezone.localtime().replace(minute=0, second=0, microsecond=0)
         start += datetime.timedelta(days=1)
         return {
@@ -325,7 +325,7 @@ class VenueForm(RegistryForm):
         self.ceremony = ceremony
         host = ceremony.union
         unions = (
-            Union.objects.restrict(self.user, "add")
+            Union.objects.restrict(self.user, Action.ADD)
             .filter(services.accepting_unions_q())
             .filter(path__startswith=host.path)
         )
