@@ -27,6 +27,11 @@ def bare_union(tree: Tree) -> Union:
     return UnionFactory(parent=tree.jiangan, name="武汉江岸待并工会")
 
 
+def movable_union(tree: Tree) -> Union:
+    """A grassroots union under 江岸区 placed on no region: it may move to another county."""
+    return UnionFactory(parent=tree.jiangan, name="武汉江岸待迁工会", region=None)
+
+
 def in_county(tree: Tree) -> list[str]:
     return ["江岸区总工会"]
 
@@ -181,7 +186,8 @@ class TestUnionPagesScopedAccess(ScopedViewCases):
         ),
         ScopedCase(
             name="union-move",
-            url=lambda t: reverse("orgs:union_move", args=[t.jiangan_grassroots.pk]),
+            url=lambda t, union: reverse("orgs:union_move", args=[union.pk]),
+            setup=movable_union,
             method="post",
             action=Action.CHANGE,
             model=Union,
