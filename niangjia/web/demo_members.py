@@ -203,6 +203,12 @@ def load_members(*, admin: User, jiangan: Union, jianghan: Union) -> MembersSumm
         )
         Member.objects.filter(pk=member.pk).update(join_date=joined, status_changed_on=joined)
         MemberEvent.objects.filter(member=member).update(date=joined)
+        applied = timezone.make_aware(datetime.datetime.combine(joined, datetime.time(9)))
+        JoinApplication.objects.filter(pk=application.pk).update(
+            submitted_at=applied - datetime.timedelta(days=3),
+            decided_at=applied,
+            due_date=add_workdays(joined - datetime.timedelta(days=3), 15),
+        )
         summary.members_created += 1
         age = (today - person.birth).days // 365
         if age >= 58 and index % 2 == 0:
