@@ -61,6 +61,7 @@ MEMBERS_PER_PAGE = selectors.MEMBERS_PER_PAGE
 MEMBER_COUNT_CAP = selectors.COUNT_CAP
 APPLICATIONS_PER_PAGE = 50
 TRANSFERS_PER_PAGE = 30
+OPEN_TRANSFERS_SHOWN = 200
 LOOKUP_LIMIT = 20
 
 
@@ -566,16 +567,15 @@ def application_bulk(request: HttpRequest) -> HttpResponse:
 def transfer_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_some(user, Action.VIEW, "您没有查看会籍转接的权限")
-    incoming = list(
-        selectors.transfer_list(
-            user=user, direction=selectors.INCOMING, status=TransferStatus.RELEASED
-        ).order_by("released_at", "id")[:200]
-    )
-    outgoing = list(
-        selectors.transfer_list(
-            user=user, direction=selectors.OUTGOING, status=TransferStatus.RELEASED
-        ).order_by("released_at", "id")[:200]
-    )
+    open_lists = {}
+    for direction in (selectors.INCOMING, selectors.OUTGOING):
+        rows = list(
+            selectors.transfer_list(
+                user=user, direction=direction, status=TransferStatus.RELEASED
+            ).order_by("released_at", "id")[: OPEN_TRANSFERS_SHOWN + 1]
+        )
+        open_lists[direction] = rows
+    incoming, outgoing = open_lists[selectors.INCOMING], open_lists[selectors.OUTGOING]
     history = selectors.transfer_list(user=user).exclude(status=TransferStatus.RELEASED)
     page = offset_page(
         history.order_by("-decided_at", "-id"),
@@ -595,8 +595,11 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
         request,
         "members/transfer_list.html",
         {
-            "incoming": incoming,
-            "outgoing": outgoing,
+            "incoming": incoming[:OPEN_TRANSFERS_SHOWN],
+            "incoming_more": len(incoming) > OPEN_TRANSFERS_SHOWN,
+            "outgoing": outgoing[:OPEN_TRANSFERS_SHOWN],
+            "outgoing_more": len(outgoing) > OPEN_TRANSFERS_SHOWN,
+            "shown": OPEN_TRANSFERS_SHOWN,
             "page": page,
             "query": "",
             "anchor": "#history",

@@ -945,3 +945,20 @@ def test_sending_cadre_cancels_a_transfer(tree, county_cadre, client_for):
     assert transfer.status == TransferStatus.CANCELLED
     response = client.post(url("transfer_cancel", transfer.pk), follow=True)
     assert "该转接已撤销，不能再办理" in text(response)
+
+
+def test_a_long_queue_of_open_transfers_lists_the_oldest_first_and_says_so(
+    tree, county_cadre, sibling_cadre, client_for, monkeypatch
+):
+    monkeypatch.setattr(views, "OPEN_TRANSFERS_SHOWN", 1)
+    for name in ("先转出", "后转出"):
+        services.transfer_release(
+            member=make_member(tree.jiangan_grassroots, name=name),
+            to_union=tree.jianghan_grassroots,
+            reason="调动",
+            acting_user=county_cadre,
+        )
+    page = text(client_for(sibling_cadre).get(url("transfer_list")))
+    incoming = page.split('id="incoming"')[1].split('id="outgoing"')[0]
+    assert "超过 1 人" in incoming and "只列出最早转出的 1 人" in incoming
+    assert "先转出" in incoming and "后转出" not in incoming
