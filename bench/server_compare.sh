@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compare application servers for niangjia on loopback: gunicorn (sync, gthread), granian (WSGI)
-# and uvicorn (ASGI), each with 2 worker processes, serving the login page and /healthz.
+# and uvicorn (ASGI), each with 2 worker processes, serving /healthz, the login page and the
+# home page of a signed-in provincial cadre (hubei_cadre: figures over the Hubei subtree).
 #
 #   bench/server_compare.sh            (or: make bench-server)
 #
@@ -26,7 +27,7 @@ WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-4}
 GRANIAN_VERSION=2.8.7
 UVICORN_VERSION=0.54.0
-URLS=(/accounts/login/ /healthz)
+URLS=(/healthz /accounts/login/ /)  # "/" is requested as hubei_cadre
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 [[ -x .venv/bin/uv ]] || { echo "run 'make venv' first" >&2; exit 1; }
@@ -51,6 +52,12 @@ echo "== database and static files in $BENCH"
 "$VENV/bin/python" manage.py migrate -v0 --noinput
 "$VENV/bin/python" manage.py collectstatic -v0 --noinput
 "$VENV/bin/python" manage.py load_demo --if-empty --no-logins >/dev/null
+SESSION_ID=$("$VENV/bin/python" manage.py shell --no-imports -c "
+from django.test import Client
+from niangjia.accounts.models import User
+client = Client()
+client.force_login(User.objects.get(username='hubei_cadre'))
+print(client.cookies['sessionid'].value)" | tail -n 1)
 
 SERVER_PID=""
 stop_server() {
@@ -93,8 +100,8 @@ wait_ready() {
 }
 
 declare -A SERVERS=(
-    [gunicorn-sync]="$VENV/bin/gunicorn niangjia.wsgi:application -b 127.0.0.1:$PORT -w $WORKERS -k sync"
-    [gunicorn-gthread]="$VENV/bin/gunicorn niangjia.wsgi:application -b 127.0.0.1:$PORT -w $WORKERS -k gthread --threads $THREADS"
+    [gunicorn-sync]="$VENV/bin/gunicorn niangjia.wsgi:application -b 127.0.0.1:$PORT -w $WORKERS -k sync --no-control-socket"
+    [gunicorn-gthread]="$VENV/bin/gunicorn niangjia.wsgi:application -b 127.0.0.1:$PORT -w $WORKERS -k gthread --threads $THREADS --no-control-socket"
     [granian-wsgi]="$VENV/bin/granian --interface wsgi --host 127.0.0.1 --port $PORT --workers $WORKERS --blocking-threads $THREADS --no-ws niangjia.wsgi:application"
     [uvicorn-asgi]="$VENV/bin/uvicorn niangjia.asgi:application --host 127.0.0.1 --port $PORT --workers $WORKERS --no-access-log --log-level warning"
 )
@@ -111,9 +118,14 @@ for round in $(seq "$ROUNDS"); do
         SERVER_PID=$!
         wait_ready
         for url in "${URLS[@]}"; do
-            wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT$url" >/dev/null  # warm-up
+            cookie=()
+            [[ $url == / ]] && cookie=(-H "Cookie: sessionid=$SESSION_ID")
+            status=$(curl -s -o /dev/null -w '%{http_code}' "${cookie[@]}" "http://127.0.0.1:$PORT$url")
+            [[ $status == 200 ]] || { echo "$name $url answered $status, not 200" >&2; exit 1; }
+            wrk -t1 -c"$CONNECTIONS" -d2s "${cookie[@]}" "http://127.0.0.1:$PORT$url" >/dev/null
             cpu_before=$(server_cpu "$SERVER_PID")
-            out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$url")
+            out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${cookie[@]}" \
+                "http://127.0.0.1:$PORT$url")
             cpu_after=$(server_cpu "$SERVER_PID")
             requests=$(awk '/requests in/ {print $1}' <<<"$out")
             cpu_ms=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" \
