@@ -187,6 +187,8 @@ SMS_DAILY_LIMIT = env.int("SMS_DAILY_LIMIT", 10, min_value=1, max_value=1000)
 
 # --- Members
 JOIN_APPROVAL_WORKDAYS = env.int("JOIN_APPROVAL_WORKDAYS", 15, min_value=1, max_value=90)
+# Seconds each process keeps a ceremony venue and the employer a typed name matched (0: off).
+JOIN_CACHE_SECONDS = env.int("JOIN_CACHE_SECONDS", 3, min_value=0, max_value=60)
 # The address printed in join and member-card QR codes (e.g. https://rh.example.org);
 # empty: the host of the request that draws the code.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", "").rstrip("/")

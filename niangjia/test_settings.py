@@ -13,3 +13,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 SMS_BACKEND = "niangjia.utilities.sms.LocmemBackend"
+JOIN_CACHE_SECONDS = 0  # tests change venues and employers at will; the cache has its own tests

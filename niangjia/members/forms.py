@@ -8,9 +8,12 @@ the field and the reason, in Chinese. The cadre pages' forms are in ``forms_cadr
 from __future__ import annotations
 
 import datetime
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -32,6 +35,15 @@ from niangjia.orgs.models import Employer, Union
 from niangjia.orgs.queries import Purpose
 
 CODE_LENGTH = 6
+
+
+class FixedChoiceField(forms.ChoiceField):
+    """A choice field whose choices are the same for every form: each form gets its own copy
+    of the field but shares the (never changed) list of choices, instead of deep-copying it —
+    the 58 ethnic groups alone cost more than the rest of a join form."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FixedChoiceField:
+        return forms.Field.__deepcopy__(self, memo)  # type: ignore[return-value]
 
 
 def _chinese(form: forms.Form) -> None:
@@ -93,6 +105,13 @@ class PhoneCodeForm(forms.Form):
         return code
 
 
+# Which registered employer a typed name (and picked id) means in a union's area, kept per
+# process for settings.JOIN_CACHE_SECONDS: a newly registered or renamed employer is
+# recognised within that time.
+EMPLOYER_MATCH_CACHE_SIZE = 10_000
+_employer_matches: dict[tuple[int, int | None, str], tuple[float, Employer | None]] = {}
+
+
 class JoinForm(PhoneCodeForm):
     """What a worker gives to join: identity, phone (and its code), employer, occupation.
 
@@ -106,7 +125,7 @@ class JoinForm(PhoneCodeForm):
         max_length=50,
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "与证件一致"}),
     )
-    id_type = forms.ChoiceField(label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT)
+    id_type = FixedChoiceField(label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT)
     id_number = forms.CharField(
         label="证件号码",
         max_length=30,
@@ -122,13 +141,13 @@ class JoinForm(PhoneCodeForm):
     )
     # The id of an employer picked from the search (set by script); checked against the name.
     employer = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
-    employment_form = forms.ChoiceField(
+    employment_form = FixedChoiceField(
         label="就业形态",
         choices=EmploymentForm.choices,
         initial=EmploymentForm.STANDARD,
         widget=forms.RadioSelect,
     )
-    gig_occupation = forms.ChoiceField(
+    gig_occupation = FixedChoiceField(
         label="新就业形态职业",
         choices=[("", "——请选择——"), *GigOccupation.choices],
         required=False,
@@ -139,15 +158,15 @@ class JoinForm(PhoneCodeForm):
         max_length=50,
         widget=forms.TextInput(attrs={"placeholder": "如：装卸工、车工、骑手"}),
     )
-    household = forms.ChoiceField(
+    household = FixedChoiceField(
         label="户籍类型",
         choices=Household.choices,
         initial=Household.URBAN,
         widget=forms.RadioSelect,
         help_text="农村户籍的职工按农民工统计",
     )
-    ethnic_group = forms.ChoiceField(label="民族", choices=ETHNIC_GROUPS, initial="01")
-    education = forms.ChoiceField(
+    ethnic_group = FixedChoiceField(label="民族", choices=ETHNIC_GROUPS, initial="01")
+    education = FixedChoiceField(
         label="学历", choices=[("", "——请选择——"), *Education.choices], required=False
     )
 
@@ -168,10 +187,15 @@ class JoinForm(PhoneCodeForm):
     ]
 
     def __init__(
-        self, *args: Any, employers: QuerySet[Employer] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        employers: QuerySet[Employer] | Callable[[], QuerySet[Employer]] | None = None,
+        area_key: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.employers = employers
+        self.area_key = area_key
         self.employer_obj: Employer | None = None
 
     def clean_name(self) -> str:
@@ -200,15 +224,33 @@ class JoinForm(PhoneCodeForm):
         return data
 
     def _registered_employer(self, picked_id: str | None, name: str) -> Employer | None:
+        """The registered employer meant, or None. With ``area_key`` (the union whose area
+        ``employers`` is), answers are kept per process for JOIN_CACHE_SECONDS: at a
+        ceremony thousands of workers type the same few names."""
         if self.employers is None:
             return None
-        pk = int(picked_id) if picked_id and picked_id.isdigit() else None
+        pk = int(picked_id) if picked_id and picked_id.isdigit() and len(picked_id) < 19 else None
+        seconds = settings.JOIN_CACHE_SECONDS
+        key = None if self.area_key is None or not seconds else (self.area_key, pk, name)
+        now = time.monotonic()
+        if key is not None:
+            hit = _employer_matches.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        employers = self.employers() if callable(self.employers) else self.employers
+        found = None
         if pk:
-            picked = self.employers.filter(pk=pk).first()
+            picked = employers.filter(pk=pk).first()
             if picked is not None and picked.name == name:
-                return picked
-        same_name = list(self.employers.filter(name=name)[:2])
-        return same_name[0] if len(same_name) == 1 else None
+                found = picked
+        if found is None:
+            same_name = list(employers.filter(name=name)[:2])
+            found = same_name[0] if len(same_name) == 1 else None
+        if key is not None:
+            if len(_employer_matches) >= EMPLOYER_MATCH_CACHE_SIZE:
+                _employer_matches.clear()
+            _employer_matches[key] = (now + seconds, found)
+        return found
 
     def join_data(self) -> services.JoinData:
         data = self.cleaned_data

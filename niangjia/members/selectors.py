@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -20,7 +22,14 @@ from django.utils import timezone
 from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
 from niangjia.members.choices import ApplicationStatus, Household
-from niangjia.members.models import JoinApplication, JoinCeremony, Member, MemberEvent, Transfer
+from niangjia.members.models import (
+    CeremonyVenue,
+    JoinApplication,
+    JoinCeremony,
+    Member,
+    MemberEvent,
+    Transfer,
+)
 from niangjia.orgs.models import Employer, Union
 
 # A member-list cursor: the last row's union path and id, ``<path>-<id>``.
@@ -349,3 +358,40 @@ def transfer_targets(*, q: str = "") -> QuerySet[Union]:
     if q:
         unions = unions.filter(name__contains=q)
     return unions.select_related("region__parent__parent__parent")
+
+
+# --- Ceremony venues by QR token (public: the worker pages)
+
+# A mass ceremony reads the same few venues thousands of times a minute; each process keeps a
+# venue for settings.JOIN_CACHE_SECONDS, so a change to the ceremony (its times, auto-approval,
+# SMS) reaches every worker page within that time.
+VENUE_CACHE_SIZE = 1_000
+_venues: dict[str, tuple[float, CeremonyVenue]] = {}
+
+
+def venue_by_token(token: str) -> CeremonyVenue | None:
+    """The venue a QR token names, with its ceremony, union and the union's region; None for
+    an unknown token (never cached, so guessing cannot fill the cache). The instance may be
+    shared between requests of this process: read it, never change it."""
+    seconds = settings.JOIN_CACHE_SECONDS
+    now = time.monotonic()
+    hit = _venues.get(token) if seconds else None
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    venue = (
+        CeremonyVenue.objects.select_related("ceremony", "union", "union__region")
+        .filter(token=token)
+        .first()
+    )
+    if venue is not None and seconds:
+        if len(_venues) >= VENUE_CACHE_SIZE:
+            _venues.clear()
+        _venues[token] = (now + seconds, venue)
+    else:
+        _venues.pop(token, None)
+    return venue
+
+
+def forget_venues() -> None:
+    """Drop this process's cached venues (after a ceremony or venue changed here)."""
+    _venues.clear()

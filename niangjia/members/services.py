@@ -10,7 +10,6 @@ import datetime
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -24,6 +23,7 @@ from niangjia.accounts.choices import Action
 from niangjia.accounts.models import User
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.services import build_entry, record
+from niangjia.members import selectors
 from niangjia.members.choices import (
     HOLDING_STATUSES,
     ApplicationStatus,
@@ -50,7 +50,7 @@ from niangjia.utilities import crypto
 from niangjia.utilities.masking import mask_name
 from niangjia.utilities.scoping import allowed, require
 from niangjia.utilities.sms import send_sms
-from niangjia.utilities.sqlinsert import row_of
+from niangjia.utilities.sqlinsert import Params, prepared_cursor, row_of
 from niangjia.utilities.workdays import add_workdays
 
 log = logging.getLogger(__name__)
@@ -275,26 +275,31 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
         },
         detail={"reason": CEREMONY_REASON},
     )
-    new_member: tuple[str, list[Any]] = ("member.id", [])
-    after_json = entry._meta.get_field("after").get_db_prep_save(entry.after, connection)
-    member_row = row_of(member)
-    event_row = row_of(event, expressions={"member_id": new_member})
-    application_row = row_of(application, expressions={"member_id": new_member})
+    params = Params()
+    member_row = row_of(member, params)
+    event_row = row_of(event, params, expressions={"member_id": "member.id"})
+    application_row = row_of(application, params, expressions={"member_id": "member.id"})
+    after = entry._meta.get_field("after").get_db_prep_save(entry.after, connection)
     audit_row = row_of(
         entry,
+        params,
         expressions={
-            "object_id": ("application.id::text", []),
-            "after": (
-                "%s::jsonb || jsonb_build_object('member', application.member_id)",
-                [after_json],
-            ),
+            "object_id": "application.id::text",
+            "after": f"{params.add(after, 'jsonb')} || "
+            "jsonb_build_object('member', application.member_id)",
         },
     )
-    # Table and column names come from the models; every value is a parameter.
+    pending = (
+        f"SELECT 1 FROM {application_row.table} WHERE id_hash = "  # noqa: S608
+        f"{params.add(application.id_hash, 'text')} AND status = "
+        f"{params.add(ApplicationStatus.SUBMITTED, 'text')}"
+    )
+    # Table and column names come from the models; every value is a parameter. One statement
+    # is one transaction: all four rows are written, or none.
     sql = (
         f"WITH member AS (INSERT INTO {member_row.table} ({member_row.columns}) "  # noqa: S608
-        f"SELECT {member_row.select} WHERE NOT EXISTS (SELECT 1 FROM {application_row.table} "
-        "WHERE id_hash = %s AND status = %s) ON CONFLICT (id_hash) DO NOTHING RETURNING id), "
+        f"SELECT {member_row.select} WHERE NOT EXISTS ({pending}) "
+        "ON CONFLICT (id_hash) DO NOTHING RETURNING id), "
         f"event AS (INSERT INTO {event_row.table} ({event_row.columns}) "
         f"SELECT {event_row.select} FROM member), "
         f"application AS (INSERT INTO {application_row.table} ({application_row.columns}) "
@@ -303,16 +308,8 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
         f"SELECT {audit_row.select} FROM application) "
         "SELECT id, member_id FROM application"
     )
-    params = [
-        *member_row.params,
-        application.id_hash,
-        ApplicationStatus.SUBMITTED,
-        *event_row.params,
-        *application_row.params,
-        *audit_row.params,
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params.values)
         found = cursor.fetchone()
     if found is None:
         application.status = ApplicationStatus.SUBMITTED
@@ -329,22 +326,32 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
 
 
 def _count_ceremony_join(venue: CeremonyVenue) -> None:
-    """One more joined at ``venue``: its counter and its ceremony's, in a short transaction of
-    their own after the join committed. It commits without waiting for the disk
-    (``synchronous_commit`` off for this transaction only), so each counter row is locked for
-    microseconds rather than a disk flush; the joins themselves are committed durably. A crash
-    can leave the counters short by the last few joins: ``ceremony_recount`` restores them
-    from the approved applications."""
+    """One more joined at ``venue``: its counter and its ceremony's, in one statement of its
+    own after the join committed. That statement commits without waiting for the disk
+    (``synchronous_commit`` off for its transaction only), so each counter row is locked for
+    microseconds rather than a disk flush and joins do not queue behind the two rows; the
+    joins themselves are committed durably. A crash can leave the counters short by the last
+    few joins: ``ceremony_recount`` restores them from the approved applications."""
+    params = Params()
+    update = (
+        f"UPDATE {CeremonyVenue._meta.db_table} SET joined_count = joined_count + 1 "  # noqa: S608
+        f"WHERE id = {params.add(venue.pk, 'bigint')}"
+    )
+    if not connection.in_atomic_block:
+        # Its own transaction: that one commits without waiting for the disk. (Inside a
+        # caller's transaction the setting would reach the caller's writes: not there.)
+        update = (
+            "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "  # noqa: S608
+            f"{update} AND EXISTS (SELECT FROM quick)"
+        )
+    sql = (
+        f"WITH venue AS ({update} RETURNING ceremony_id) "  # noqa: S608
+        f"UPDATE {JoinCeremony._meta.db_table} SET joined_count = joined_count + 1 "
+        "WHERE id IN (SELECT ceremony_id FROM venue)"
+    )
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute(
-                f"WITH venue AS (UPDATE {CeremonyVenue._meta.db_table} "  # noqa: S608
-                "SET joined_count = joined_count + 1 WHERE id = %s RETURNING ceremony_id) "
-                f"UPDATE {JoinCeremony._meta.db_table} SET joined_count = joined_count + 1 "
-                "WHERE id IN (SELECT ceremony_id FROM venue)",
-                [venue.pk],
-            )
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params.values)
     except DatabaseError:
         log.exception("ceremony counters of venue %s not updated", venue.pk)
 
@@ -905,6 +912,7 @@ def ceremony_update(
     if not changed:
         return ceremony
     ceremony.save(update_fields=changed)
+    transaction.on_commit(selectors.forget_venues)
     record(
         action=AuditAction.CHANGE,
         actor=acting_user,

@@ -15,6 +15,7 @@ one venue query, the form, the service, a 303 to the result page.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from niangjia.accounts.choices import Action
-from niangjia.members import services
+from niangjia.members import selectors, services
 from niangjia.members.choices import (
     HOLDING_STATUSES,
     ApplicationChannel,
@@ -225,11 +226,7 @@ def join_union(request: HttpRequest, pk: int) -> HttpResponse:
 def join_venue(request: HttpRequest, token: str) -> HttpResponse:
     """The page a ceremony venue's QR code opens. Staff are on site: no texted code unless the
     ceremony asks for one; with auto-approval the worker is a member on submitting."""
-    venue = (
-        CeremonyVenue.objects.select_related("ceremony", "union", "union__region")
-        .filter(token=token)
-        .first()
-    )
+    venue = selectors.venue_by_token(token)
     if venue is None:
         raise Http404("该会场二维码无效，请向现场工作人员确认")
     if venue.ceremony.ends_at < timezone.now():
@@ -274,7 +271,12 @@ def _join(request: HttpRequest, *, union: Union, venue: CeremonyVenue | None) ->
             request.POST.get("phone", "")
         )
     need_code = need_sms and not phone_known
-    form = JoinForm(request.POST, employers=employer_area(union), need_code=need_code)
+    form = JoinForm(
+        request.POST,
+        employers=partial(employer_area, union),
+        area_key=union.pk,
+        need_code=need_code,
+    )
     context.update(form=form, phone_known=phone_known)
     if not form.is_valid():
         return render(request, "members/public/join.html", context)

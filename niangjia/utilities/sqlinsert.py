@@ -1,65 +1,129 @@
 """Rows of model instances as ``INSERT … SELECT`` parts, for a hot path that chains several
-inserts into one PostgreSQL statement (data-modifying ``WITH`` queries).
+inserts into one PostgreSQL statement (data-modifying ``WITH`` queries), run prepared.
 
 The columns come from the model, the values from the fields' own ``pre_save`` and
 ``get_db_prep_save`` (so ``auto_now`` dates and JSON, binary and address columns are prepared
 exactly as ``Model.save()`` prepares them); each value is cast to its column's base type, so
 a value too long for its column is refused by the database rather than cut. A column may take
 an SQL expression instead of a value, e.g. the id returned by an earlier insert.
+
+Statements use PostgreSQL's native ``$n`` placeholders (``Params``) and run on a
+``prepared_cursor``: the text is the same on every call, so the server parses and plans it
+once per connection.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, Model
 
 _LENGTH = re.compile(r"\(.*\)")
+
+
+@dataclass
+class Params:
+    """The values of one statement, referred to as ``$1``, ``$2`` … in its text."""
+
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any, cast: str) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}::{cast}"
 
 
 @dataclass(frozen=True)
 class Row:
     table: str
     columns: str  # "a", "b", …
-    select: str  # %s::text, member.id, …
-    params: list[Any]
+    select: str  # $1::text, member.id, …
+
+
+@cache
+def _columns(model: type[Model]) -> tuple[str, tuple[tuple[Field[Any, Any], str], ...]]:
+    """The quoted column list and (field, cast) of every column but an automatic key."""
+    fields = _fields(model)
+    quote = connection.ops.quote_name
+    return ", ".join(quote(f.column) for f, _cast in fields), fields
 
 
 @cache
 def _fields(model: type[Model]) -> tuple[tuple[Field[Any, Any], str], ...]:
     """(field, cast) of every concrete column but an automatic primary key."""
     fields = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key and field.get_internal_type() in ("AutoField", "BigAutoField"):
+    for model_field in model._meta.concrete_fields:
+        if model_field.primary_key and model_field.get_internal_type() in (
+            "AutoField",
+            "BigAutoField",
+        ):
             continue
-        cast = _LENGTH.sub("", field.cast_db_type(connection) or "")
-        fields.append((field, cast))
+        cast = _LENGTH.sub("", model_field.cast_db_type(connection) or "")
+        fields.append((model_field, cast))
     return tuple(fields)
 
 
-def row_of(
-    obj: Model, *, expressions: Mapping[str, tuple[str, Sequence[Any]]] | None = None
-) -> Row:
-    """``obj`` as the column list and select list of an INSERT. ``expressions`` maps an
-    attribute name (``member_id``) to SQL and its parameters, used instead of the value."""
+def row_of(obj: Model, params: Params, *, expressions: Mapping[str, str] | None = None) -> Row:
+    """``obj`` as the column list and select list of an INSERT, its values added to
+    ``params``. ``expressions`` maps an attribute name (``member_id``) to SQL used instead of
+    the value (it may hold placeholders made with the same ``params``)."""
     expressions = expressions or {}
-    columns: list[str] = []
+    db = connections[obj._state.db or DEFAULT_DB_ALIAS]  # once, not per field via the proxy
+    columns, fields = _columns(type(obj))
     select: list[str] = []
-    params: list[Any] = []
-    quote = connection.ops.quote_name
-    for field, cast in _fields(type(obj)):
-        columns.append(quote(field.column))
-        if field.attname in expressions:
-            sql, values = expressions[field.attname]
-            select.append(sql)
-            params.extend(values)
+    for model_field, cast in fields:
+        if model_field.attname in expressions:
+            select.append(expressions[model_field.attname])
             continue
-        value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-        select.append(f"%s::{cast}")
-        params.append(value)
-    return Row(obj._meta.db_table, ", ".join(columns), ", ".join(select), params)
+        value = model_field.get_db_prep_save(model_field.pre_save(obj, add=True), db)
+        select.append(params.add(value, cast))
+    return Row(obj._meta.db_table, columns, ", ".join(select))
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[CursorWrapper]:
+    """A cursor for statements with ``$n`` placeholders (PostgreSQL, psycopg 3), each prepared
+    on the server at its first use on the connection; wrapped like Django's own cursors, so
+    query logging and execute wrappers still apply. Django turns psycopg's preparation off for
+    its connections (its own cursors bind on the client and never prepare), so it is turned
+    back on here, which affects only cursors made by this function. (Behind a pooler in
+    transaction mode this needs protocol-level prepared statements, as PgBouncer ≥ 1.21 has.)"""
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    if connection.connection.prepare_threshold is None:
+        connection.connection.prepare_threshold = 5
+    raw = _preparing_cursor_class()(connection.connection)
+    wrapped = (
+        _DebugWrapper(raw, connection)
+        if connection.queries_logged
+        else CursorWrapper(raw, connection)
+    )
+    with wrapped as cursor:
+        yield cursor
+
+
+class _DebugWrapper(CursorDebugWrapper):
+    """Logs the statement as written (``$n`` placeholders; the values go to the log record's
+    ``params``): a prepared statement's text is not kept by psycopg for Django to read back."""
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+@cache
+def _preparing_cursor_class() -> type[Any]:
+    import psycopg
+
+    class PreparingRawCursor(psycopg.RawCursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs.setdefault("prepare", True)
+            return super().execute(query, params, **kwargs)
+
+    return PreparingRawCursor

@@ -5,10 +5,12 @@ does not cover yet, Monday to Friday count as working days."""
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
 
 import chinese_calendar
 
 
+@lru_cache(maxsize=4096)
 def is_workday(day: datetime.date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
@@ -16,6 +18,7 @@ def is_workday(day: datetime.date) -> bool:
         return day.weekday() < 5
 
 
+@lru_cache(maxsize=256)
 def add_workdays(start: datetime.date, days: int) -> datetime.date:
     """The date ``days`` working days after ``start`` (``start`` itself not counted)."""
     day = start

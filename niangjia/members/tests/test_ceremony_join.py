@@ -5,6 +5,8 @@ keyed hash stays the guard under concurrent submissions; counters and their repa
 from __future__ import annotations
 
 import threading
+import time
+from functools import partial
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,8 +16,9 @@ from django.utils import timezone
 
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.models import AuditEntry
-from niangjia.members import services
+from niangjia.members import forms, selectors, services
 from niangjia.members.choices import ApplicationChannel, ApplicationStatus, MemberStatus
+from niangjia.members.forms import JoinForm
 from niangjia.members.models import (
     PERSONAL_FIELDS,
     CeremonyVenue,
@@ -24,9 +27,10 @@ from niangjia.members.models import (
     Member,
     MemberEvent,
 )
-from niangjia.utilities.sqlinsert import row_of
+from niangjia.members.views_public import employer_area
+from niangjia.utilities.sqlinsert import Params, prepared_cursor, row_of
 from niangjia.utilities.testing.members import join_data, make_id_number, make_phone
-from niangjia.utilities.testing.personas import Tree, build_tree
+from niangjia.utilities.testing.personas import Tree, build_tree, make_persona
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -195,7 +199,7 @@ def test_a_venue_without_auto_approval_keeps_the_application_pending(tree):
     assert counters(venue) == (0, 0)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @postgresql_only
 def test_concurrent_submissions_of_one_person_make_one_member():
     tree = build_tree()
@@ -233,14 +237,15 @@ def test_a_value_too_long_is_refused_by_the_database_not_cut():
 
     region = Region.objects.first()
     region.name = "长" * 500
-    row = row_of(region)
+    params = Params()
+    row = row_of(region, params)
     sql = f"INSERT INTO {row.table} ({row.columns}) SELECT {row.select}"
     with (
         pytest.raises(DataError, match="too long"),
         transaction.atomic(),
-        connection.cursor() as cursor,
+        prepared_cursor() as cursor,
     ):
-        cursor.execute(sql, row.params)
+        cursor.execute(sql, params.values)
 
 
 @pytest.mark.django_db
@@ -276,3 +281,144 @@ def test_recount_needs_change_rights_on_the_ceremony(tree, sibling_cadre, audito
     for user in (sibling_cadre, auditor):
         with pytest.raises((PermissionDenied, ValidationError)):
             services.ceremony_recount(ceremony=venue.ceremony, acting_user=user)
+
+
+# --- What the worker pages keep per process during a ceremony
+
+
+@pytest.fixture
+def join_cache(settings):
+    settings.JOIN_CACHE_SECONDS = 3
+    selectors.forget_venues()
+    forms._employer_matches.clear()
+    yield
+    selectors.forget_venues()
+    forms._employer_matches.clear()
+
+
+@pytest.mark.django_db
+def test_a_venue_is_read_once_per_cache_period(tree, join_cache, monkeypatch):
+    venue = ceremony_venue(tree)
+    with CaptureQueriesContext(connection) as queries:
+        first = selectors.venue_by_token(venue.token)
+        second = selectors.venue_by_token(venue.token)
+    assert first == second == venue and len(queries) == 1
+    assert second.ceremony.name and second.union.region  # read with the venue, no query
+    now = time.monotonic()
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now + 3.5)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.venue_by_token(venue.token)
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db
+def test_unknown_tokens_are_not_cached(tree, join_cache):
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.venue_by_token("nope") is None
+        assert selectors.venue_by_token("nope") is None
+    assert len(queries) == 2 and not selectors._venues
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_ceremony_changed_here_is_read_again(join_cache):
+    tree = build_tree()
+    county_cadre = make_persona("county_cadre", tree)
+    venue = ceremony_venue(tree)
+    assert not selectors.venue_by_token(venue.token).ceremony.require_sms
+    ceremony = venue.ceremony
+    services.ceremony_update(
+        ceremony=ceremony,
+        acting_user=county_cadre,
+        name=ceremony.name,
+        starts_at=ceremony.starts_at,
+        ends_at=ceremony.ends_at,
+        auto_approve=True,
+        require_sms=True,
+    )
+    assert selectors.venue_by_token(venue.token).ceremony.require_sms
+
+
+@pytest.mark.django_db
+def test_without_the_cache_every_request_reads_the_venue(tree, settings):
+    settings.JOIN_CACHE_SECONDS = 0
+    venue = ceremony_venue(tree)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.venue_by_token(venue.token)
+        selectors.venue_by_token(venue.token)
+    assert len(queries) == 2 and not selectors._venues
+
+
+def _join_form(tree: Tree, name: str) -> JoinForm:
+    data = {
+        "name": "李娜",
+        "id_type": "resident",
+        "id_number": make_id_number(),
+        "phone": make_phone(),
+        "employer_name": name,
+        "employment_form": "standard",
+        "occupation": "车工",
+        "household": "urban",
+        "ethnic_group": "01",
+    }
+    union = tree.jiangan_grassroots
+    return JoinForm(
+        data,
+        employers=partial(employer_area, union),
+        area_key=union.pk,
+        need_code=False,
+    )
+
+
+@pytest.mark.django_db
+def test_the_employer_a_name_means_is_looked_up_once_per_cache_period(tree, join_cache):
+    name = tree.jiangan_employer.name
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            form = _join_form(tree, name)
+            assert form.is_valid(), form.errors
+            assert form.employer_obj == tree.jiangan_employer
+    assert len(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        form = _join_form(tree, "尚未登记的某某公司")
+        assert form.is_valid() and form.employer_obj is None
+        form = _join_form(tree, "尚未登记的某某公司")
+        assert form.is_valid() and form.employer_obj is None
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db
+def test_without_the_cache_each_form_looks_the_employer_up(tree):
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(2):
+            form = _join_form(tree, tree.jiangan_employer.name)
+            assert form.is_valid() and form.employer_obj == tree.jiangan_employer
+    assert len(queries) == 2
+
+
+def test_join_forms_share_their_fixed_choices_but_not_their_fields():
+    first, second = JoinForm(need_code=False), JoinForm(need_code=False)
+    assert first.fields["ethnic_group"] is not second.fields["ethnic_group"]
+    assert first.fields["ethnic_group"].choices is second.fields["ethnic_group"].choices
+    first.fields["ethnic_group"].error_messages["invalid_choice"] = "changed"
+    assert second.fields["ethnic_group"].error_messages["invalid_choice"] != "changed"
+    bad = JoinForm({"ethnic_group": "99", "household": "nowhere"}, need_code=False)
+    assert not bad.is_valid()
+    assert "民族" in bad.errors["ethnic_group"][0] and "户籍类型" in bad.errors["household"][0]
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@postgresql_only
+def test_only_the_counter_statement_skips_the_wait_for_the_disk():
+    venue = ceremony_venue(build_tree())
+    join(venue)  # its own transactions, as in a request
+    assert _synchronous_commit() == "on"
+    with transaction.atomic():
+        join(venue)  # inside a caller's transaction: that one keeps waiting for the disk
+        assert _synchronous_commit() == "on"
+    assert counters(venue) == (2, 2)
