@@ -142,7 +142,8 @@ class Member(PersonalData):
         "orgs.Union", verbose_name="所在工会", on_delete=models.PROTECT, related_name="members"
     )
     # The holding union's tree path, kept in step by transfers, moves and merges: subtree
-    # filters and keyset pages read one index.
+    # filters and keyset pages read one index. On PostgreSQL the column has the "C" collation
+    # (migration 0002), so that ``LIKE 'path%'`` is a range of that index.
     union_path = models.CharField(max_length=255, editable=False)
     join_date = models.DateField("入会日期")
     status = models.CharField(
@@ -177,6 +178,10 @@ class Member(PersonalData):
         indexes = [
             models.Index(fields=["union_path", "id"], name="member_union_path_id"),
             models.Index(fields=["join_date"], name="member_join_date"),
+            # Search by the start of a name (LIKE '王伟%') on PostgreSQL, whatever the collation.
+            models.Index(
+                fields=["name"], name="member_name_prefix", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:

@@ -56,9 +56,13 @@ from niangjia.orgs.forms import PICKER_SEARCH, add_service_errors, form_state
 from niangjia.orgs.models import Union
 from niangjia.utilities.paging import offset_page
 from niangjia.utilities.scoping import allowed, get_scoped_or_404
+from niangjia.utilities.timeouts import QueryTooSlow, time_limit
 
 MEMBERS_PER_PAGE = selectors.MEMBERS_PER_PAGE
 MEMBER_COUNT_CAP = selectors.COUNT_CAP
+# A list query that runs longer is stopped (PostgreSQL): a filter no index serves, over
+# millions of members, must not hold a database process.
+LIST_QUERY_TIMEOUT_MS = 5_000
 APPLICATIONS_PER_PAGE = 50
 TRANSFERS_PER_PAGE = 30
 OPEN_TRANSFERS_SHOWN = 200
@@ -111,18 +115,29 @@ def _member_list_page(
 ) -> HttpResponse:
     user = request.user
     rows = selectors.member_search(user=user, filters=form.filters())
-    cursor_error = ""
+    cursor_error = too_slow = ""
+    page = selectors.MemberPage(items=[], next_cursor=None, previous_cursor=None)
+    count = selectors.RowCount(total=0, capped=False, exact=False)
     try:
-        page = selectors.member_keyset_page(
-            rows,
-            after=params.get("after") or None,
-            before=params.get("before") or None,
-            limit=MEMBERS_PER_PAGE,
+        with time_limit(LIST_QUERY_TIMEOUT_MS):
+            try:
+                page = selectors.member_keyset_page(
+                    rows,
+                    after=params.get("after") or None,
+                    before=params.get("before") or None,
+                    limit=MEMBERS_PER_PAGE,
+                )
+            except ValidationError as exc:
+                cursor_error = "；".join(exc.messages)
+                page = selectors.member_keyset_page(rows, limit=MEMBERS_PER_PAGE)
+            count = selectors.capped_count(
+                rows, cap=MEMBER_COUNT_CAP, exact=params.get("count") == "exact"
+            )
+    except QueryTooSlow:
+        too_slow = (
+            "查询用时过长，已经停止。请缩小范围后再查：选择具体的工会，或用姓名开头、"
+            "手机号、证件号码查找（“包含”方式的姓名查找和工作单位条件较慢）。"
         )
-    except ValidationError as exc:
-        cursor_error = "；".join(exc.messages)
-        page = selectors.member_keyset_page(rows, limit=MEMBERS_PER_PAGE)
-    count = selectors.capped_count(rows, cap=MEMBER_COUNT_CAP, exact=params.get("count") == "exact")
     query = filter_query(params)
     without_search = filter_query(params, drop=SEARCH_KEYS)
     context = {
@@ -134,6 +149,7 @@ def _member_list_page(
         "page": page,
         "count": count,
         "cursor_error": cursor_error,
+        "too_slow": too_slow,
         "query": query.urlencode(),
         "query_without_search": without_search.urlencode(),
         "filtering": any(k not in SEARCH_KEYS for k in query),

@@ -219,3 +219,36 @@ def test_export_scope_excludes_members_the_user_may_only_view(tree, auditor, cou
     )
     assert not exportable.exists()
     assert Member.objects.count() == 1
+
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the plans of PostgreSQL's indexes"
+)
+
+
+def _plan(queryset) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
+    return plan
+
+
+@on_postgresql
+def test_a_subtree_is_a_range_of_the_path_index_whatever_the_database_collation(tree, county_cadre):
+    make_member(tree.jiangan_grassroots)
+    rows = selectors.member_search(user=county_cadre, filters=MemberFilters())
+    page = rows.order_by("union_path", "id")[:51]
+    plan = _plan(page)
+    assert "member_union_path_id" in plan
+    # The LIKE prefix became the bounds of the index scan, not a filter over the whole index.
+    assert f"Index Cond: (((union_path)::text >= '{tree.jiangan.path}'" in plan
+
+
+@on_postgresql
+def test_a_name_prefix_search_can_read_the_name_index(tree, national_admin):
+    make_member(tree.jiangan_grassroots, name="欧阳锋")
+    rows = selectors.member_search(user=national_admin, filters=MemberFilters(name="欧阳"))
+    assert "member_name_prefix" in _plan(rows.order_by())

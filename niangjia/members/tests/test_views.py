@@ -962,3 +962,24 @@ def test_a_long_queue_of_open_transfers_lists_the_oldest_first_and_says_so(
     incoming = page.split('id="incoming"')[1].split('id="outgoing"')[0]
     assert "超过 1 人" in incoming and "只列出最早转出的 1 人" in incoming
     assert "先转出" in incoming and "后转出" not in incoming
+
+
+def test_a_list_query_stopped_for_taking_too_long_asks_for_narrower_filters(
+    tree, county_cadre, client_for, monkeypatch
+):
+    from contextlib import contextmanager
+
+    from niangjia.utilities.timeouts import QueryTooSlow
+
+    @contextmanager
+    def stopped(milliseconds):
+        raise QueryTooSlow
+        yield
+
+    make_member(tree.jiangan_grassroots, name="查不到")
+    monkeypatch.setattr(views, "time_limit", stopped)
+    response = client_for(county_cadre).get(url("member_list") + "?employer=某单位")
+    assert response.status_code == 200
+    page = text(response)
+    assert "查询用时过长，已经停止。请缩小范围后再查" in page
+    assert "查不到" not in page
