@@ -7,6 +7,7 @@ the field and the reason, in Chinese. The cadre pages' forms are in ``forms_cadr
 
 from __future__ import annotations
 
+import copy
 import datetime
 import time
 from collections.abc import Callable
@@ -43,7 +44,15 @@ class FixedChoiceField(forms.ChoiceField):
     the 58 ethnic groups alone cost more than the rest of a join form."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FixedChoiceField:
-        return forms.Field.__deepcopy__(self, memo)  # type: ignore[return-value]
+        # Field.__deepcopy__, except that the widget is copied shallowly too: a deep copy
+        # would set its choices again, and Django normalises them on every set.
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.copy(self.widget)
+        result.widget.attrs = self.widget.attrs.copy()
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        return result
 
 
 def _chinese(form: forms.Form) -> None:

@@ -249,8 +249,9 @@ def _join(request: HttpRequest, *, union: Union, venue: CeremonyVenue | None) ->
         "union": union,
         "venue": venue,
         "need_sms": need_sms,
-        "employers_url": reverse("join:employers", args=[union.pk]),
-        "sms_url": reverse("join:sms_send"),
+        # Lazily: a successful submit renders nothing and needs neither address.
+        "employers_url": lambda: reverse("join:employers", args=[union.pk]),
+        "sms_url": lambda: reverse("join:sms_send"),
         "purpose": Purpose.JOIN,
     }
     if need_sms and request.method == "POST" and SEND_CODE in request.POST:

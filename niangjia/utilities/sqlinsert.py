@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, Model
 
@@ -46,17 +46,23 @@ class Row:
     select: str  # $1::text, member.id, …
 
 
-@cache
-def _columns(model: type[Model]) -> tuple[str, tuple[tuple[Field[Any, Any], str], ...]]:
-    """The quoted column list and (field, cast) of every column but an automatic key."""
-    fields = _fields(model)
-    quote = connection.ops.quote_name
-    return ", ".join(quote(f.column) for f, _cast in fields), fields
+# Fields whose database value is the attribute itself on PostgreSQL (Django's preparation
+# only checks or wraps it), so the per-field preparation chain can be skipped for them.
+_AS_IS = (
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.IntegerField,
+    models.DateField,
+    models.BinaryField,
+    models.ForeignKey,
+)
 
 
 @cache
-def _fields(model: type[Model]) -> tuple[tuple[Field[Any, Any], str], ...]:
-    """(field, cast) of every concrete column but an automatic primary key."""
+def _columns(model: type[Model]) -> tuple[str, tuple[tuple[Field[Any, Any], str, bool], ...]]:
+    """The quoted column list and (field, cast, as is) of every column but an automatic
+    primary key."""
     fields = []
     for model_field in model._meta.concrete_fields:
         if model_field.primary_key and model_field.get_internal_type() in (
@@ -65,8 +71,14 @@ def _fields(model: type[Model]) -> tuple[tuple[Field[Any, Any], str], ...]:
         ):
             continue
         cast = _LENGTH.sub("", model_field.cast_db_type(connection) or "")
-        fields.append((model_field, cast))
-    return tuple(fields)
+        as_is = (
+            isinstance(model_field, _AS_IS)
+            and not getattr(model_field, "auto_now", False)
+            and not getattr(model_field, "auto_now_add", False)
+        )
+        fields.append((model_field, cast, as_is))
+    quote = connection.ops.quote_name
+    return ", ".join(quote(f.column) for f, _cast, _as_is in fields), tuple(fields)
 
 
 def row_of(obj: Model, params: Params, *, expressions: Mapping[str, str] | None = None) -> Row:
@@ -77,11 +89,14 @@ def row_of(obj: Model, params: Params, *, expressions: Mapping[str, str] | None 
     db = connections[obj._state.db or DEFAULT_DB_ALIAS]  # once, not per field via the proxy
     columns, fields = _columns(type(obj))
     select: list[str] = []
-    for model_field, cast in fields:
+    for model_field, cast, as_is in fields:
         if model_field.attname in expressions:
             select.append(expressions[model_field.attname])
             continue
-        value = model_field.get_db_prep_save(model_field.pre_save(obj, add=True), db)
+        if as_is:
+            value = getattr(obj, model_field.attname)
+        else:
+            value = model_field.get_db_prep_save(model_field.pre_save(obj, add=True), db)
         select.append(params.add(value, cast))
     return Row(obj._meta.db_table, columns, ", ".join(select))
 

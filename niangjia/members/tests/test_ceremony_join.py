@@ -422,3 +422,14 @@ def test_only_the_counter_statement_skips_the_wait_for_the_disk():
         join(venue)  # inside a caller's transaction: that one keeps waiting for the disk
         assert _synchronous_commit() == "on"
     assert counters(venue) == (2, 2)
+
+
+@pytest.mark.django_db
+def test_the_join_page_still_carries_the_search_and_code_addresses(tree):
+    from django.test import Client
+    from django.urls import reverse
+
+    union = tree.jiangan_grassroots
+    text = Client().get(reverse("join:union", args=[union.pk])).content.decode()
+    assert f'data-url="{reverse("join:employers", args=[union.pk])}"' in text
+    assert f'data-sms-url="{reverse("join:sms_send")}"' in text
