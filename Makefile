@@ -16,7 +16,7 @@ SYNCED := $(VENV)/.synced
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# gunicorn's gthread worker: the server chosen by measurement (bench/server.md).
+# granian (WSGI): the server chosen by measurement (bench/server.md).
 WEB_WORKERS ?= 2
 WEB_THREADS ?= 4
 COV_MIN ?= 70
@@ -102,9 +102,9 @@ run: $(SYNCED) $(KEY_FILE) | var
 	@$(RUN_ENV) $(MANAGE) load_demo --if-empty
 	@echo
 	@echo "== 娘家运行在 http://$(HOST):$(PORT)/   （Ctrl-C 停止）"
-	@$(RUN_ENV) exec $(VENV)/bin/gunicorn niangjia.wsgi:application \
-	  --bind $(HOST):$(PORT) --worker-class gthread --workers $(WEB_WORKERS) \
-	  --threads $(WEB_THREADS) --access-logfile - --no-control-socket
+	@$(RUN_ENV) exec $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
+	  --workers $(WEB_WORKERS) --blocking-threads $(WEB_THREADS) --no-ws --access-log \
+	  --respawn-failed-workers niangjia.wsgi:application
 
 .PHONY: otp
 otp: $(SYNCED) $(KEY_FILE)

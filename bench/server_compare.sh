@@ -8,11 +8,12 @@
 # Needs wrk (apt-get install wrk). Builds a throwaway virtualenv in var/bench/venv with the
 # locked runtime dependencies plus the candidate servers, and a throwaway SQLite database in
 # var/bench/ with the demo data; the project's .venv and var/niangjia.sqlite3 are not touched.
+# (granian is the project's server; gunicorn and uvicorn are installed here for comparison.)
 # Each round starts every server in turn (so background load hits all alike); the summary gives
 # the median over ROUNDS. Besides requests per second it reports the CPU time the server's
 # processes spent per request (from /proc), which stays meaningful on a busy shared machine.
 # Knobs: ROUNDS (3), DURATION (seconds per run, 10), CONNECTIONS (16), PORT (8100),
-# WORKERS (2), THREADS (4).
+# WORKERS (2), THREADS (4), SERVERS_ONLY (e.g. "gunicorn-gthread granian-wsgi").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ CONNECTIONS=${CONNECTIONS:-16}
 WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-4}
 GRANIAN_VERSION=2.8.7
+GUNICORN_VERSION=27.0.1
 UVICORN_VERSION=0.54.0
 URLS=(/healthz /accounts/login/ /)  # "/" is requested as hubei_cadre
 
@@ -33,12 +35,13 @@ command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; ex
 [[ -x .venv/bin/uv ]] || { echo "run 'make venv' first" >&2; exit 1; }
 
 mkdir -p "$BENCH"
-if [[ ! -x $VENV/bin/granian || ! -x $VENV/bin/uvicorn ]]; then
+if [[ ! -x $VENV/bin/granian || ! -x $VENV/bin/gunicorn || ! -x $VENV/bin/uvicorn ]]; then
     echo "== building $VENV"
     .venv/bin/uv venv -q --python .venv/bin/python "$VENV"
     .venv/bin/uv export --frozen --no-dev --no-hashes -q >"$BENCH/requirements.txt"
     .venv/bin/uv pip install -q --python "$VENV/bin/python" -r "$BENCH/requirements.txt" \
-        "granian==$GRANIAN_VERSION" "uvicorn[standard]==$UVICORN_VERSION"
+        "granian==$GRANIAN_VERSION" "gunicorn==$GUNICORN_VERSION" \
+        "uvicorn[standard]==$UVICORN_VERSION"
 fi
 
 export PYTHONPATH=$ROOT
@@ -105,7 +108,7 @@ declare -A SERVERS=(
     [granian-wsgi]="$VENV/bin/granian --interface wsgi --host 127.0.0.1 --port $PORT --workers $WORKERS --blocking-threads $THREADS --no-ws niangjia.wsgi:application"
     [uvicorn-asgi]="$VENV/bin/uvicorn niangjia.asgi:application --host 127.0.0.1 --port $PORT --workers $WORKERS --no-access-log --log-level warning"
 )
-ORDER=(gunicorn-sync gunicorn-gthread granian-wsgi uvicorn-asgi)
+read -r -a ORDER <<<"${SERVERS_ONLY:-gunicorn-sync gunicorn-gthread granian-wsgi uvicorn-asgi}"
 
 RESULTS=$BENCH/results.tsv
 printf "round\tserver\turl\treq_per_s\tp50\tp99\terrors\tcpu_ms_per_req\n" >"$RESULTS"

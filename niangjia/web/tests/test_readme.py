@@ -37,6 +37,10 @@ def test_every_dependency_is_explained() -> None:
 
 def test_make_run_serves_with_the_server_the_readme_names() -> None:
     makefile = (settings.BASE_DIR / "Makefile").read_text(encoding="utf-8")
-    assert "gunicorn niangjia.wsgi:application" in makefile
-    assert "--worker-class gthread" in makefile
-    assert "gunicorn" in {_normalise(d.split(">")[0]) for d in PYPROJECT["project"]["dependencies"]}
+    assert "$(VENV)/bin/granian --interface wsgi" in makefile
+    assert "niangjia.wsgi:application" in makefile
+    runtime = {_normalise(re.split(r"[<>=\[]", d)[0]) for d in PYPROJECT["project"]["dependencies"]}
+    assert "granian" in runtime
+    assert "gunicorn" not in runtime
+    assert "**娘家用 granian（WSGI 接口）**" in README
+    assert "**granian (WSGI interface)**" in README
