@@ -3,6 +3,7 @@ and bulk loading with COPY. Nothing here imports a model, so scripts can load it
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import sys
@@ -23,13 +24,22 @@ class BenchError(Exception):
 def setup_django() -> None:
     """Configure Django with the project's real settings (DATABASE_URL from the environment).
 
-    Bench scripts never sign anything, so a throw-away SECRET_KEY is supplied when none is set.
+    Bench scripts never sign anything, so a throw-away SECRET_KEY is supplied when none is set;
+    so are throw-away field keys, for scripts that store no personal data (a script that does,
+    such as members_generate.py, sets its keys before calling this).
     """
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "niangjia.settings")
     if not os.environ.get("SECRET_KEY") and not os.environ.get("SECRET_KEY_FILE"):
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(48)
+    throwaway = {
+        "FIELD_ENCRYPTION_KEYS": lambda: "0:" + base64.b64encode(os.urandom(32)).decode(),
+        "FIELD_HASH_KEY": lambda: base64.b64encode(os.urandom(32)).decode(),
+    }
+    for name, make in throwaway.items():
+        if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
+            os.environ[name] = make()
     import django
 
     django.setup()

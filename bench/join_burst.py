@@ -438,9 +438,9 @@ class WorkerMaker:
         rng = random.Random(self.seed * 1_000_003 + index)
         local = rng.random() < 0.35
         region = "440305" if local else rng.choice(self.counties)
-        id_number, _birth, _sex = self.ids.make(index, region)
+        id_number, _birth, sex = self.ids.make(index, region)
         fields = [
-            ("name", people.name(rng)),
+            ("name", people.name(rng, sex)),
             ("id_type", "resident"),
             ("id_number", id_number),
             ("phone", people.phone(index)),
@@ -871,7 +871,7 @@ def check_burst(scene: Scene, workers: Sequence[Worker]) -> Check:
     return Check(rows, distinct, lost, rows - distinct, problems)
 
 
-def check_storm(plan: VenuePlan, phase: Phase, people_count: int) -> tuple[int, list[str]]:
+def check_storm(plan: VenuePlan, *, people_count: int) -> tuple[int, list[str]]:
     from niangjia.members.models import JoinApplication
 
     apps = JoinApplication.objects.filter(venue__token=plan.token)
@@ -955,7 +955,7 @@ def _main(args: argparse.Namespace, database_url: str) -> int:
 
     for plan, phase in run.storms:
         people_count = args.storm_people
-        rows, problems = check_storm(plan, phase, people_count)
+        rows, problems = check_storm(plan, people_count=people_count)
         storm_kinds = Counter(o.kind for o in phase.result.outcomes)
         expected_answer = "already_member" if plan is scene.storm_auto else "already_applied"
         answers = storm_kinds[expected_answer]

@@ -47,10 +47,9 @@ SURNAMES = (
     "贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文"
 )
 _SURNAME_WEIGHTS = tuple(max(1.0, 80.0 / (rank + 1)) for rank in range(len(SURNAMES)))
-GIVEN_CHARS = (
-    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力鹏飞斌宇浩凯健俊帆"
-    "帅旭宁婷雪琳晶欣怡佳慧颖倩梅琴云莉荣志国海波林峰亮成东鑫"
-)
+GIVEN_CHARS_FEMALE = "芳娜敏静丽艳娟秀霞桂英玉兰萍红婷雪琳晶欣怡佳慧颖倩梅琴云莉燕丹妍"
+GIVEN_CHARS_MALE = "伟强磊军洋勇杰涛明超刚建文辉力鹏飞斌宇浩凯健俊帆帅旭宁志国海波林峰亮成东鑫"
+GIVEN_CHARS = GIVEN_CHARS_FEMALE + GIVEN_CHARS_MALE
 
 
 def check_digit(first17: str) -> str:
@@ -116,9 +115,11 @@ def phone(index: int) -> str:
     return f"{PHONE_PREFIXES[slot]}{body:08d}"
 
 
-def name(rng: random.Random) -> str:
+def name(rng: random.Random, sex: str = "") -> str:
+    """A plausible name; ``sex`` ("M"/"F", as in the ID number) picks fitting characters."""
+    chars = GIVEN_CHARS_MALE if sex == "M" else GIVEN_CHARS_FEMALE if sex == "F" else GIVEN_CHARS
     surname = rng.choices(SURNAMES, weights=_SURNAME_WEIGHTS)[0]
-    given = rng.choice(GIVEN_CHARS)
+    given = rng.choice(chars)
     if rng.random() < 0.7:
-        given += rng.choice(GIVEN_CHARS)
+        given += rng.choice(chars)
     return surname + given
