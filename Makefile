@@ -51,6 +51,9 @@ help:
 	@echo "make otp          演示管理员账号当前的动态口令"
 	@echo "make bench-data   生成压测数据（需 DATABASE_URL，参数经 ARGS= 传入）"
 	@echo "make bench-server 比较各 WSGI/ASGI 服务器（见 bench/server.md）"
+	@echo "make bench-join   集中入会压测：N 人（默认 50000）经入会页面并发提交，另测重复提交和裸插入对照"
+	@echo "make bench-members      在压测数据上生成 1000 万会员（需 DATABASE_URL，参数经 ARGS=）"
+	@echo "make bench-members-list 计时干部会员名册（全国、省、县；首页和深页）"
 
 # --- Environment ------------------------------------------------------------------------------
 
@@ -154,6 +157,25 @@ bench-data: $(SYNCED)
 .PHONY: bench-server
 bench-server: $(SYNCED) | var
 	bench/server_compare.sh
+
+# The join burst serves the production settings with gunicorn against its own throwaway
+# database (created when missing; never DATABASE_URL, which may be a real one).
+BENCH_JOIN_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/niangjia_join_bench
+N ?= 50000
+
+.PHONY: bench-join
+bench-join: $(SYNCED) | var
+	DATABASE_URL=$(BENCH_JOIN_DATABASE_URL) $(PY) bench/join_burst.py --n $(N) $(ARGS)
+
+.PHONY: bench-members
+bench-members: $(SYNCED) | var
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-members 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
+	$(PY) bench/members_generate.py $(ARGS)
+
+.PHONY: bench-members-list
+bench-members-list: $(SYNCED) | var
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-members-list 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
+	$(PY) bench/members_list.py $(ARGS)
 
 .PHONY: clean
 clean:
