@@ -288,12 +288,16 @@ def test_merge_moves_employers_and_keeps_the_source_as_merged(county_cadre, tree
     assert (row.action, row.object_id) == (AuditAction.MERGE, str(source.pk))
     assert row.after == {"status": UnionStatus.MERGED, "merged_into": target.pk}
     assert row.detail["target"] == "武汉长江重工集团工会"
-    assert row.detail["moved"] == {
-        "children": 0,
-        "covered_employers": 1,
-        "registered_employers": 1,
-        "industry_members": 0,
-    }
+    # Other modules' merge steps (members …) add their own counts beside these.
+    assert (
+        row.detail["moved"].items()
+        >= {
+            "children": 0,
+            "covered_employers": 1,
+            "registered_employers": 1,
+            "industry_members": 0,
+        }.items()
+    )
 
 
 def test_merge_moves_children_to_the_target(provincial_cadre, tree):

@@ -585,13 +585,23 @@ def test_editing_a_union_linked_to_an_industry_union_outside_the_scope_keeps_the
 def test_provincial_cadre_moves_a_grassroots_union_to_the_sibling_county(
     tree, provincial_cadre, client_for
 ):
+    union = UnionFactory(parent=tree.jiangan, name="武汉江岸待迁工会", region=None)
+    response = client_for(provincial_cadre).post(
+        url("union_move", union.pk), {"new_parent": str(tree.jianghan.pk)}
+    )
+    assert response.status_code == 302
+    moved = Union.objects.get(pk=union.pk)
+    assert moved.get_parent().pk == tree.jianghan.pk
+    assert AuditEntry.objects.filter(object_id=str(moved.pk), action=AuditAction.MOVE).exists()
+
+
+def test_a_union_on_a_region_cannot_move_out_of_it(tree, provincial_cadre, client_for):
     response = client_for(provincial_cadre).post(
         url("union_move", tree.jiangan_grassroots.pk), {"new_parent": str(tree.jianghan.pk)}
     )
-    assert response.status_code == 302
-    moved = Union.objects.get(pk=tree.jiangan_grassroots.pk)
-    assert moved.get_parent().pk == tree.jianghan.pk
-    assert AuditEntry.objects.filter(object_id=str(moved.pk), action=AuditAction.MOVE).exists()
+    assert response.status_code == 200
+    assert "“江岸区”不在上级工会所在的“江汉区”范围内" in response.content.decode()
+    assert Union.objects.get(pk=tree.jiangan_grassroots.pk).get_parent().pk == tree.jiangan.pk
 
 
 def test_county_cadre_cannot_move_into_the_sibling_county(tree, county_cadre, client_for):
