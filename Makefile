@@ -158,7 +158,7 @@ bench-data: $(SYNCED)
 bench-server: $(SYNCED) | var
 	bench/server_compare.sh
 
-# The join burst serves the production settings with gunicorn against its own throwaway
+# The join burst serves the production settings as make run does against its own throwaway
 # database (created when missing; never DATABASE_URL, which may be a real one).
 BENCH_JOIN_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/niangjia_join_bench
 N ?= 50000

@@ -10,9 +10,10 @@ throwaway if missing, refused if it holds other data unless --reset):
 1. migrate, collect static files, empty the member, ceremony and audit tables, and set up a
    county with grassroots and joint unions, a cadre and ceremonies made through the services;
 2. the bare-insert reference: ``bench.bare`` (a view that validates a small JSON body and
-   inserts one row) under the same gunicorn configuration, N requests;
-3. the burst: gunicorn serving ``niangjia.wsgi`` with the production settings (DEBUG off,
-   fresh SECRET_KEY and field keys), N distinct synthetic workers POSTing the join form of one
+   inserts one row) under the same server configuration, N requests;
+3. the burst: the server ``make run`` uses (granian; gunicorn with --server gunicorn) serving
+   ``niangjia.wsgi`` with the production settings (DEBUG off, fresh SECRET_KEY and field
+   keys), N distinct synthetic workers POSTing the join form of one
    ceremony's venues (``/j/v/<token>/``) over ``--concurrency`` keep-alive connections;
 4. the duplicate storm: 1,000 people each submitting 10 times at once, through an
    auto-approving venue (answers: already a member) and through one that waits for approval
@@ -105,15 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bare-n", type=int, default=None, help="对照接口的请求数，默认同 N")
     parser.add_argument("--no-bare", action="store_true", help="不测对照接口")
     parser.add_argument(
-        "--worker-class", choices=("gthread", "sync"), default="gthread", help="gunicorn 工作类"
+        "--server",
+        choices=serve.SERVERS,
+        default="granian",
+        help="应用服务器，默认 granian（同 make run）",
     )
-    parser.add_argument("--workers", type=_positive, default=2, help="gunicorn 进程数，默认 2")
-    parser.add_argument("--threads", type=_positive, default=4, help="每进程线程数，默认 4")
+    parser.add_argument(
+        "--workers", type=_positive, default=2, help="进程数，默认 2（同 make run）"
+    )
+    parser.add_argument(
+        "--threads", type=_positive, default=4, help="每进程线程数，默认 4（同 make run）"
+    )
+    parser.add_argument(
+        "--worker-class", choices=("gthread", "sync"), default="gthread", help="gunicorn 的工作类"
+    )
     parser.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="gunicorn 访问日志（同 make run；写入 var/bench-join/ 下的日志文件）",
+        help="访问日志（同 make run；写入 var/bench-join/ 下的服务器日志文件）",
     )
     parser.add_argument("--port", type=_positive, default=DEFAULT_PORT, help="本机端口")
     parser.add_argument("--timeout", type=float, default=30.0, help="单个请求超时（秒）")
@@ -677,6 +688,7 @@ def bare_phase(args: argparse.Namespace, env: dict[str, str], database: str) -> 
 
 def server_config(args: argparse.Namespace) -> serve.ServerConfig:
     return serve.ServerConfig(
+        server=args.server,
         worker_class=args.worker_class,
         workers=args.workers,
         threads=args.threads,

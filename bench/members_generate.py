@@ -17,7 +17,7 @@ process streams it into PostgreSQL inside one transaction, with the member and h
 secondary indexes and foreign keys dropped during the load and rebuilt after it.
 
 The field keys come from FIELD_ENCRYPTION_KEYS / FIELD_HASH_KEY (or their _FILE forms); when
-neither is set, keys generated once into var/bench/ (mode 600) are used, so the server and the
+neither is set, keys generated once into var/bench-members/ (mode 600) are used, so the server and the
 list benchmark started by make bench-members-list read the same data.
 """
 
@@ -51,7 +51,8 @@ DEFAULT_MEMBERS = 10_000_000
 MAX_MEMBERS = people.ID_SPACE - 1
 DEFAULT_SEED = 2024
 UNIONS_PER_CHUNK = 600
-KEY_DIR = REPO_ROOT / "var" / "bench"
+# Keys and spill files of the generator (var/bench/ belongs to the server comparison).
+KEY_DIR = REPO_ROOT / "var" / "bench-members"
 TODAY = datetime.date(2024, 12, 31)  # joins and status changes up to this day
 
 MEMBER_COLUMNS = words(
@@ -787,7 +788,7 @@ def _print_report(report: Report, out: TextIO) -> None:
 
 def use_bench_keys() -> None:
     """FIELD_ENCRYPTION_KEYS / FIELD_HASH_KEY from the environment, else the bench's own keys
-    in var/bench/ (made once, mode 600)."""
+    in var/bench-members/ (made once, mode 600)."""
     pairs = (
         ("FIELD_ENCRYPTION_KEYS", "field_encryption_keys", lambda: "0:" + _new_key()),
         ("FIELD_HASH_KEY", "field_hash_key", _new_key),

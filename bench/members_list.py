@@ -7,7 +7,7 @@ page, and the page's capped count — and print p50/p95 per scope.
     make bench-members-list
     .venv/bin/python bench/members_list.py [--repeat 30]
 
-Read-only. Uses the field keys of make bench-members (var/bench/) so search by ID works.
+Read-only. Uses the field keys of make bench-members (var/bench-members/).
 """
 
 from __future__ import annotations

@@ -12,36 +12,71 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from bench.common import REPO_ROOT, BenchError
 
-GUNICORN = REPO_ROOT / ".venv" / "bin" / "gunicorn"
+BIN = REPO_ROOT / ".venv" / "bin"
+SERVERS = ("granian", "gunicorn")
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """How gunicorn runs: worker class and counts, as on ``make run``'s command line."""
+    """How the application server runs, as on ``make run``'s command line: granian (WSGI)
+    with worker processes and blocking threads, or gunicorn with a worker class."""
 
-    worker_class: str = "gthread"
+    server: str = "granian"
     workers: int = 2
     threads: int = 4
+    worker_class: str = "gthread"  # gunicorn only
     access_log: bool = False
 
-    def args(self) -> list[str]:
-        args = ["--worker-class", self.worker_class, "--workers", str(self.workers)]
+    def command(self, app: str, port: int) -> list[str]:
+        if self.server == "granian":
+            command = [
+                str(BIN / "granian"),
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(self.workers),
+                "--blocking-threads",
+                str(self.threads),
+                "--no-ws",
+            ]
+            if self.access_log:
+                command.append("--access-log")
+            return [*command, app]
+        command = [
+            str(BIN / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--graceful-timeout",
+            "5",
+            "--worker-class",
+            self.worker_class,
+            "--workers",
+            str(self.workers),
+        ]
         if self.worker_class == "gthread":
-            args += ["--threads", str(self.threads)]
+            command += ["--threads", str(self.threads)]
         if self.access_log:
-            args += ["--access-logfile", "-"]
-        return args
+            command += ["--access-logfile", "-"]
+        return command
 
     def describe(self) -> str:
-        threads = f"×{self.threads} 线程" if self.worker_class == "gthread" else ""
         log = "，访问日志" if self.access_log else ""
+        if self.server == "granian":
+            return f"granian WSGI {self.workers} 进程×{self.threads} 线程{log}"
+        threads = f"×{self.threads} 线程" if self.worker_class == "gthread" else ""
         return f"gunicorn {self.worker_class} {self.workers} 进程{threads}{log}"
 
 
@@ -66,16 +101,7 @@ class Server:
         self._log: IO[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
-        command: Sequence[str] = [
-            str(GUNICORN),
-            self.app,
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--no-control-socket",
-            "--graceful-timeout",
-            "5",
-            *self.config.args(),
-        ]
+        command = self.config.command(self.app, self.port)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
