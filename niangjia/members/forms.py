@@ -55,9 +55,12 @@ class FixedChoiceField(forms.ChoiceField):
         return result
 
 
-def _chinese(form: forms.Form) -> None:
-    for field in form.fields.values():
+def _chinese(form_class: type[forms.Form]) -> type[forms.Form]:
+    """Chinese messages naming the field, set once on the class's fields (every form copies
+    its fields' messages and validators from them)."""
+    for field in form_class.base_fields.values():
         RegistryForm._chinese_messages(field)
+    return form_class
 
 
 def _put_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -69,6 +72,7 @@ def _put_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(key if key in form.fields else None, errors)
 
 
+@_chinese
 class PhoneCodeForm(forms.Form):
     """A phone number and the code texted to it (application status, member card)."""
 
@@ -95,7 +99,6 @@ class PhoneCodeForm(forms.Form):
     def __init__(self, *args: Any, need_code: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.need_code = need_code
-        _chinese(self)
 
     def clean_phone(self) -> str:
         try:
@@ -121,6 +124,7 @@ EMPLOYER_MATCH_CACHE_SIZE = 10_000
 _employer_matches: dict[tuple[int, int | None, str], tuple[float, Employer | None]] = {}
 
 
+@_chinese
 class JoinForm(PhoneCodeForm):
     """What a worker gives to join: identity, phone (and its code), employer, occupation.
 

@@ -69,7 +69,7 @@ def parse_id(id_type: str, raw: str) -> Identity:
         raise ValidationError({"id_number": "身份证号码中的出生日期无效"}) from exc
     if birth > datetime.date.today() or birth.year < 1900:
         raise ValidationError({"id_number": "身份证号码中的出生日期无效"})
-    prefixes = _PERMIT_PREFIX.get(IdType(id_type)) if id_type in IdType.values else None
+    prefixes = _PERMIT_PREFIX.get(id_type)
     if prefixes and not number.startswith(prefixes):
         raise ValidationError(
             {"id_number": f"{IdType(id_type).label}号码应以 {' 或 '.join(prefixes)} 开头"}

@@ -122,13 +122,16 @@ class JoinData:
     education: str = ""
 
 
+ID_TYPES = frozenset(IdType.values)
+
+
 def _fill_person(target: Member | JoinApplication, data: JoinData) -> None:
     name = " ".join(data.name.split())
     if not name:
         raise ValidationError({"name": "请填写姓名"})
     if len(name) > 50:
         raise ValidationError({"name": "姓名不能超过 50 个字"})
-    if data.id_type not in IdType.values:
+    if data.id_type not in ID_TYPES:
         raise ValidationError({"id_type": "请选择证件类型"})
     identity = parse_id(data.id_type, data.id_number)
     phone = normalize_phone(data.phone)
