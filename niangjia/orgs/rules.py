@@ -103,8 +103,9 @@ def check_placement(
 def deletion_blockers(union: Union) -> list[str]:
     """Reasons why ``union`` may not be deleted outright (it can still be merged or dissolved)."""
     reasons: list[str] = []
-    if union.get_children_count():
-        reasons.append(f"有 {union.get_children_count()} 个下级工会")
+    children = Union.objects.get_children_count(union)
+    if children:
+        reasons.append(f"有 {children} 个下级工会")
     covered = union.covered_employers.count()
     if covered:
         reasons.append(f"覆盖 {covered} 家用人单位")

@@ -98,7 +98,7 @@ def union_update(*, acting_user: User, union: Union, **changes: Any) -> Union:
     if "industry_union" in changes:
         _check_industry_scope(acting_user, union.industry_union)
     check_placement(
-        parent=union.get_parent(),
+        parent=Union.objects.get_parent(union),
         level=union.level,
         kind=union.kind,
         region=union.region,
@@ -121,7 +121,7 @@ PATH_CHANGE_STEPS: list[Callable[[str, str], int]] = []
 def _move_subtree(union: Union, new_parent: Union) -> str:
     """Move ``union`` with its subtree under ``new_parent``; returns the new path."""
     old_path = union.path
-    union.move(new_parent, pos="last-child")
+    Union.objects.move(union, new_parent, pos="last-child")
     new_path = Union.objects.values_list("path", flat=True).get(pk=union.pk)
     for step in PATH_CHANGE_STEPS:
         step(old_path, new_path)
@@ -135,7 +135,7 @@ def union_move(*, acting_user: User, union: Union, new_parent: Union) -> Union:
     require(acting_user, Action.ADD, new_parent)
     union = _locked(union)
     new_parent = _locked(new_parent)
-    old_parent = union.get_parent()
+    old_parent = Union.objects.get_parent(union)
     if old_parent is None:
         raise ValidationError({"parent": "全国总工会不能移动"})
     check_placement(
@@ -181,7 +181,7 @@ def union_merge(*, acting_user: User, source: Union, target: Union) -> Union:
     if source.level != target.level or source.kind != target.kind:
         raise ValidationError({"target": "只能合并同层级、同类型的工会"})
     counts: dict[str, int] = {"children": 0}
-    for child in list(source.get_children()):
+    for child in list(Union.objects.get_children(source)):
         _move_subtree(child, target)
         counts["children"] += 1
     counts["covered_employers"] = Employer.objects.filter(covering_union=source).update(
@@ -214,11 +214,11 @@ def union_dissolve(*, acting_user: User, union: Union, reason: str) -> Union:
     union = _locked(union)
     if not reason.strip():
         raise ValidationError({"reason": "请填写撤销原因"})
-    if union.get_parent() is None:
+    if Union.objects.get_parent(union) is None:
         raise ValidationError({"reason": "全国总工会不能撤销"})
     if union.status != UnionStatus.ACTIVE:
         raise ValidationError({"reason": f"该工会{union.get_status_display()}"})
-    active_children = union.get_children().filter(status=UnionStatus.ACTIVE).count()
+    active_children = Union.objects.get_children(union).filter(status=UnionStatus.ACTIVE).count()
     if active_children:
         raise ValidationError(
             {"reason": f"该工会还有 {active_children} 个存续的下级工会，请先移走、合并或撤销"}
@@ -241,7 +241,7 @@ def union_dissolve(*, acting_user: User, union: Union, reason: str) -> Union:
 def union_delete(*, acting_user: User, union: Union) -> None:
     require(acting_user, Action.DELETE, union)
     union = _locked(union)
-    if union.get_parent() is None:
+    if Union.objects.get_parent(union) is None:
         raise ValidationError("全国总工会不能删除")
     blockers = deletion_blockers(union)
     if union.role_assignments.exists():

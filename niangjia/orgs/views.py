@@ -428,7 +428,7 @@ def union_delete(request: HttpRequest, pk: int) -> HttpResponse:
     union = get_scoped_or_404(Union, request.user, Action.DELETE, pk=pk)
     error = ""
     if request.method == "POST":
-        parent = union.get_parent()
+        parent = Union.objects.get_parent(union)
         try:
             services.union_delete(acting_user=request.user, union=union)
         except ValidationError as exc:

@@ -443,7 +443,7 @@ def test_county_cadre_creates_a_grassroots_union_with_an_audit_row(tree, county_
     union = Union.objects.get(name="武汉江岸新建公司工会")
     assert response.status_code == 302
     assert response["Location"] == url("union_detail", union.pk)
-    assert union.get_parent().pk == tree.jiangan.pk
+    assert Union.objects.get_parent(union).pk == tree.jiangan.pk
     assert union.region.code == "420102"
     entry = AuditEntry.objects.get(object_type="orgs.union", object_id=str(union.pk))
     assert entry.action == AuditAction.CREATE and entry.actor == county_cadre
@@ -591,7 +591,7 @@ def test_provincial_cadre_moves_a_grassroots_union_to_the_sibling_county(
     )
     assert response.status_code == 302
     moved = Union.objects.get(pk=union.pk)
-    assert moved.get_parent().pk == tree.jianghan.pk
+    assert Union.objects.get_parent(moved).pk == tree.jianghan.pk
     assert AuditEntry.objects.filter(object_id=str(moved.pk), action=AuditAction.MOVE).exists()
 
 
@@ -601,7 +601,8 @@ def test_a_union_on_a_region_cannot_move_out_of_it(tree, provincial_cadre, clien
     )
     assert response.status_code == 200
     assert "“江岸区”不在上级工会所在的“江汉区”范围内" in response.content.decode()
-    assert Union.objects.get(pk=tree.jiangan_grassroots.pk).get_parent().pk == tree.jiangan.pk
+    unmoved = Union.objects.get(pk=tree.jiangan_grassroots.pk)
+    assert Union.objects.get_parent(unmoved).pk == tree.jiangan.pk
 
 
 def test_county_cadre_cannot_move_into_the_sibling_county(tree, county_cadre, client_for):
@@ -612,7 +613,8 @@ def test_county_cadre_cannot_move_into_the_sibling_county(tree, county_cadre, cl
         url("union_move", tree.jiangan_grassroots.pk), {"new_parent": str(tree.jianghan.pk)}
     )
     assert "“新的上级工会”的选择无效" in field_errors(response, "new_parent")[0]
-    assert Union.objects.get(pk=tree.jiangan_grassroots.pk).get_parent().pk == tree.jiangan.pk
+    unmoved = Union.objects.get(pk=tree.jiangan_grassroots.pk)
+    assert Union.objects.get_parent(unmoved).pk == tree.jiangan.pk
 
 
 def test_merge_needs_confirmation_then_moves_employers(tree, county_cadre, client_for):
