@@ -14,3 +14,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 SMS_BACKEND = "niangjia.utilities.sms.LocmemBackend"
 JOIN_CACHE_SECONDS = 0  # tests change venues and employers at will; the cache has its own tests
+# Static files come straight from the apps' directories, as under DEBUG: the suite never runs
+# collectstatic, so there is no STATIC_ROOT for WhiteNoise to index at start-up.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import runpy
+import importlib.util
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -110,7 +110,12 @@ def load_settings(monkeypatch):
     def load(**environ: str) -> dict:
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
-        return runpy.run_module("niangjia.settings")
+        # A fresh module object from the same file; the imported one in sys.modules is untouched.
+        spec = importlib.util.find_spec("niangjia.settings")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return vars(module)
 
     return load
 
