@@ -7,7 +7,6 @@ the field and the reason, in Chinese. The cadre pages' forms are in ``forms_cadr
 
 from __future__ import annotations
 
-import copy
 import datetime
 import time
 from collections.abc import Callable
@@ -38,21 +37,37 @@ from niangjia.orgs.queries import Purpose
 CODE_LENGTH = 6
 
 
-class FixedChoiceField(forms.ChoiceField):
-    """A choice field whose choices are the same for every form: each form gets its own copy
-    of the field but shares the (never changed) list of choices, instead of deep-copying it —
-    the 58 ethnic groups alone cost more than the rest of a join form."""
+class _LightCopy:
+    """Each form copies its fields from the class's; this copy is what Field.__deepcopy__
+    does — own widget, messages and validators — without the generic copy protocol, and
+    with the widget's choices (if any) shared instead of set again, which Django normalises
+    on every set. The join forms' fields are copied thousands of times a minute at a
+    ceremony; nothing changes their choices."""
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> FixedChoiceField:
-        # Field.__deepcopy__, except that the widget is copied shallowly too: a deep copy
-        # would set its choices again, and Django normalises them on every set.
-        result = copy.copy(self)
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        result = _shallow(self)
         memo[id(self)] = result
-        result.widget = copy.copy(self.widget)
-        result.widget.attrs = self.widget.attrs.copy()
-        result.error_messages = self.error_messages.copy()
-        result.validators = self.validators[:]
+        field: Any = self
+        widget = _shallow(field.widget)
+        widget.attrs = field.widget.attrs.copy()
+        result.widget = widget
+        result.error_messages = field.error_messages.copy()
+        result.validators = field.validators[:]
         return result
+
+
+def _shallow(obj: Any) -> Any:
+    clone = object.__new__(type(obj))
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
+class FixedChoiceField(_LightCopy, forms.ChoiceField):
+    """A choice field whose choices are the same for every form (shared, not copied)."""
+
+
+class LightCharField(_LightCopy, forms.CharField):
+    pass
 
 
 def _chinese(form_class: type[forms.Form]) -> type[forms.Form]:
@@ -76,14 +91,14 @@ def _put_errors(form: forms.Form, exc: ValidationError) -> None:
 class PhoneCodeForm(forms.Form):
     """A phone number and the code texted to it (application status, member card)."""
 
-    phone = forms.CharField(
+    phone = LightCharField(
         label="手机号码",
         max_length=20,
         widget=forms.TextInput(
             attrs={"inputmode": "tel", "autocomplete": "tel", "placeholder": "11 位手机号码"}
         ),
     )
-    code = forms.CharField(
+    code = LightCharField(
         label="短信验证码",
         max_length=10,
         required=False,
@@ -133,18 +148,18 @@ class JoinForm(PhoneCodeForm):
     kept as free text for a cadre to register later.
     """
 
-    name = forms.CharField(
+    name = LightCharField(
         label="姓名",
         max_length=50,
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "与证件一致"}),
     )
     id_type = FixedChoiceField(label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT)
-    id_number = forms.CharField(
+    id_number = LightCharField(
         label="证件号码",
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
-    employer_name = forms.CharField(
+    employer_name = LightCharField(
         label="工作单位",
         max_length=200,
         help_text="输入单位名称查找；找不到时照实填写全称",
@@ -153,7 +168,7 @@ class JoinForm(PhoneCodeForm):
         ),
     )
     # The id of an employer picked from the search (set by script); checked against the name.
-    employer = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+    employer = LightCharField(required=False, max_length=20, widget=forms.HiddenInput)
     employment_form = FixedChoiceField(
         label="就业形态",
         choices=EmploymentForm.choices,
@@ -166,7 +181,7 @@ class JoinForm(PhoneCodeForm):
         required=False,
         help_text="快递员、外卖配送员、网约车司机等请选择",
     )
-    occupation = forms.CharField(
+    occupation = LightCharField(
         label="职业/岗位",
         max_length=50,
         widget=forms.TextInput(attrs={"placeholder": "如：装卸工、车工、骑手"}),

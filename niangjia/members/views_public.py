@@ -23,7 +23,7 @@ from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -318,7 +318,8 @@ def _join(request: HttpRequest, *, union: Union, venue: CeremonyVenue | None) ->
         for key, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
             form.add_error(key if key in form.fields else None, errors)
         return render(request, "members/public/join.html", context)
-    return redirect(reverse("join:done", args=[_done_token(application)]), permanent=False)
+    # The address as it is: redirect() would first try it as a view name and fail.
+    return HttpResponseRedirect(reverse("join:done", args=[_done_token(application)]))
 
 
 def _already_member(request: HttpRequest, member: Member, union: Union) -> HttpResponse:
