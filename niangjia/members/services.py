@@ -50,7 +50,7 @@ from niangjia.utilities import crypto
 from niangjia.utilities.masking import mask_name
 from niangjia.utilities.scoping import allowed, require
 from niangjia.utilities.sms import send_sms
-from niangjia.utilities.sqlinsert import Params, prepared_cursor, row_of
+from niangjia.utilities.sqlinsert import Params, prepared_cursor, row_from, row_of
 from niangjia.utilities.workdays import add_workdays
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,12 @@ def application_submit(
 
 
 CEREMONY_REASON = "集中入会仪式现场入会"
+# The personal fields by their columns (``employer`` is ``employer_id``).
+_PERSONAL_COLUMNS = [
+    field.attname
+    for field in JoinApplication._meta.concrete_fields
+    if field.name in PERSONAL_FIELDS
+]
 
 
 def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> bool:
@@ -250,22 +256,22 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
     application.status = ApplicationStatus.APPROVED
     application.decided_at = now
     application.decision_reason = CEREMONY_REASON
-    member = Member(
-        union_id=application.union_id,
-        union_path=application.union_path,
-        join_date=today,
-        status=MemberStatus.ACTIVE,
-        status_changed_on=today,
-        **{name: getattr(application, name) for name in PERSONAL_FIELDS},
-    )
-    event = MemberEvent(
-        kind=MemberEvent.Kind.JOINED,
-        from_status="",
-        to_status=MemberStatus.ACTIVE,
-        union_id=application.union_id,
-        date=today,
-        reason=CEREMONY_REASON,
-    )
+    member = {
+        "union_id": application.union_id,
+        "union_path": application.union_path,
+        "join_date": today,
+        "status": MemberStatus.ACTIVE,
+        "status_changed_on": today,
+        **{name: getattr(application, name) for name in _PERSONAL_COLUMNS},
+    }
+    event = {
+        "kind": MemberEvent.Kind.JOINED,
+        "from_status": "",
+        "to_status": MemberStatus.ACTIVE,
+        "union_id": application.union_id,
+        "date": today,
+        "reason": CEREMONY_REASON,
+    }
     entry = build_entry(
         action=AuditAction.CREATE,
         actor_name=mask_name(application.name),
@@ -279,8 +285,8 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
         detail={"reason": CEREMONY_REASON},
     )
     params = Params()
-    member_row = row_of(member, params)
-    event_row = row_of(event, params, expressions={"member_id": "member.id"})
+    member_row = row_from(Member, member, params)
+    event_row = row_from(MemberEvent, event, params, expressions={"member_id": "member.id"})
     application_row = row_of(application, params, expressions={"member_id": "member.id"})
     after = entry._meta.get_field("after").get_db_prep_save(entry.after, connection)
     audit_row = row_of(
@@ -319,11 +325,9 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
         application.decided_at = None
         application.decision_reason = ""
         return False
-    application.pk, member.pk = found
-    application.member = member
-    for saved in (application, member):
-        saved._state.adding = False
-        saved._state.db = connection.alias
+    application.pk, application.member_id = found
+    application._state.adding = False
+    application._state.db = connection.alias
     _count_ceremony_join(venue)
     return True
 

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, Model
+from django.utils import timezone
 
 _LENGTH = re.compile(r"\(.*\)")
 
@@ -99,6 +100,38 @@ def row_of(obj: Model, params: Params, *, expressions: Mapping[str, str] | None 
             value = model_field.get_db_prep_save(model_field.pre_save(obj, add=True), db)
         select.append(params.add(value, cast))
     return Row(obj._meta.db_table, columns, ", ".join(select))
+
+
+def row_from(
+    model: type[Model],
+    values: Mapping[str, Any],
+    params: Params,
+    *,
+    expressions: Mapping[str, str] | None = None,
+) -> Row:
+    """Like ``row_of`` for a row given as attribute values (no model instance is built):
+    columns not given take their field's default, ``auto_now`` dates the current time."""
+    expressions = expressions or {}
+    db = connections[DEFAULT_DB_ALIAS]
+    columns, fields = _columns(model)
+    now = None
+    select: list[str] = []
+    for model_field, cast, as_is in fields:
+        name = model_field.attname
+        if name in expressions:
+            select.append(expressions[name])
+            continue
+        if name in values:
+            value = values[name]
+        elif getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+            now = now or timezone.now()
+            value = now
+        else:
+            value = model_field.get_default()
+        if not as_is:
+            value = model_field.get_db_prep_save(value, db)
+        select.append(params.add(value, cast))
+    return Row(model._meta.db_table, columns, ", ".join(select))
 
 
 @contextmanager
