@@ -251,27 +251,10 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
     ``_count_ceremony_join``), so that thousands of joins a minute do not queue behind the two
     counter rows.
     """
-    today = timezone.localdate()
     now = timezone.now()
     application.status = ApplicationStatus.APPROVED
-    application.decided_at = now
+    application.submitted_at = application.decided_at = now
     application.decision_reason = CEREMONY_REASON
-    member = {
-        "union_id": application.union_id,
-        "union_path": application.union_path,
-        "join_date": today,
-        "status": MemberStatus.ACTIVE,
-        "status_changed_on": today,
-        **{name: getattr(application, name) for name in _PERSONAL_COLUMNS},
-    }
-    event = {
-        "kind": MemberEvent.Kind.JOINED,
-        "from_status": "",
-        "to_status": MemberStatus.ACTIVE,
-        "union_id": application.union_id,
-        "date": today,
-        "reason": CEREMONY_REASON,
-    }
     entry = build_entry(
         action=AuditAction.CREATE,
         actor_name=mask_name(application.name),
@@ -285,23 +268,61 @@ def _join_at_ceremony(application: JoinApplication, venue: CeremonyVenue) -> boo
         detail={"reason": CEREMONY_REASON},
     )
     params = Params()
-    member_row = row_from(Member, member, params)
-    event_row = row_from(MemberEvent, event, params, expressions={"member_id": "member.id"})
-    application_row = row_of(application, params, expressions={"member_id": "member.id"})
+    # Values the rows share (the person, the union, the time) are sent once, as the
+    # application's placeholders.
+    stamp = params.add(now, "timestamptz")
+    application_row = row_of(
+        application,
+        params,
+        expressions={"member_id": "member.id", "submitted_at": stamp, "decided_at": stamp},
+    )
+    shared = application_row.placeholders
+    today = params.add(timezone.localdate(), "date")
+    member_row = row_from(
+        Member,
+        {"status": MemberStatus.ACTIVE},
+        params,
+        expressions={
+            **{name: shared[name] for name in _PERSONAL_COLUMNS},
+            "union_id": shared["union_id"],
+            "union_path": shared["union_path"],
+            "join_date": today,
+            "status_changed_on": today,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+    )
+    event_row = row_from(
+        MemberEvent,
+        {
+            "kind": MemberEvent.Kind.JOINED,
+            "from_status": "",
+            "to_status": MemberStatus.ACTIVE,
+            "reason": CEREMONY_REASON,
+        },
+        params,
+        expressions={
+            "member_id": "member.id",
+            "union_id": shared["union_id"],
+            "date": today,
+            "created_at": stamp,
+        },
+    )
     after = entry._meta.get_field("after").get_db_prep_save(entry.after, connection)
     audit_row = row_of(
         entry,
         params,
         expressions={
+            "time": stamp,
+            "union_path": shared["union_path"],
             "object_id": "application.id::text",
             "after": f"{params.add(after, 'jsonb')} || "
             "jsonb_build_object('member', application.member_id)",
         },
     )
     pending = (
-        f"SELECT 1 FROM {application_row.table} WHERE id_hash = "  # noqa: S608
-        f"{params.add(application.id_hash, 'text')} AND status = "
-        f"{params.add(ApplicationStatus.SUBMITTED, 'text')}"
+        f"SELECT 1 FROM {application_row.table} WHERE id_hash = {shared['id_hash']} "  # noqa: S608
+        f"AND status = {params.add(ApplicationStatus.SUBMITTED, 'text')}"
     )
     # Table and column names come from the models; every value is a parameter. One statement
     # is one transaction: all four rows are written, or none.

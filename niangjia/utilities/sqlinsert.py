@@ -45,6 +45,7 @@ class Row:
     table: str
     columns: str  # "a", "b", …
     select: str  # $1::text, member.id, …
+    placeholders: dict[str, str]  # attribute name -> what the select list holds for it
 
 
 # Fields whose database value is the attribute itself on PostgreSQL (Django's preparation
@@ -85,21 +86,23 @@ def _columns(model: type[Model]) -> tuple[str, tuple[tuple[Field[Any, Any], str,
 def row_of(obj: Model, params: Params, *, expressions: Mapping[str, str] | None = None) -> Row:
     """``obj`` as the column list and select list of an INSERT, its values added to
     ``params``. ``expressions`` maps an attribute name (``member_id``) to SQL used instead of
-    the value (it may hold placeholders made with the same ``params``)."""
+    the value: an earlier insert's id, or a placeholder another row already holds (see
+    ``Row.placeholders``), so a value shared by several rows is sent once."""
     expressions = expressions or {}
     db = connections[obj._state.db or DEFAULT_DB_ALIAS]  # once, not per field via the proxy
     columns, fields = _columns(type(obj))
-    select: list[str] = []
+    select: dict[str, str] = {}
     for model_field, cast, as_is in fields:
-        if model_field.attname in expressions:
-            select.append(expressions[model_field.attname])
+        name = model_field.attname
+        if name in expressions:
+            select[name] = expressions[name]
             continue
         if as_is:
-            value = getattr(obj, model_field.attname)
+            value = getattr(obj, name)
         else:
             value = model_field.get_db_prep_save(model_field.pre_save(obj, add=True), db)
-        select.append(params.add(value, cast))
-    return Row(obj._meta.db_table, columns, ", ".join(select))
+        select[name] = params.add(value, cast)
+    return Row(obj._meta.db_table, columns, ", ".join(select.values()), select)
 
 
 def row_from(
@@ -115,11 +118,11 @@ def row_from(
     db = connections[DEFAULT_DB_ALIAS]
     columns, fields = _columns(model)
     now = None
-    select: list[str] = []
+    select: dict[str, str] = {}
     for model_field, cast, as_is in fields:
         name = model_field.attname
         if name in expressions:
-            select.append(expressions[name])
+            select[name] = expressions[name]
             continue
         if name in values:
             value = values[name]
@@ -130,8 +133,8 @@ def row_from(
             value = model_field.get_default()
         if not as_is:
             value = model_field.get_db_prep_save(value, db)
-        select.append(params.add(value, cast))
-    return Row(model._meta.db_table, columns, ", ".join(select))
+        select[name] = params.add(value, cast)
+    return Row(model._meta.db_table, columns, ", ".join(select.values()), select)
 
 
 @contextmanager
