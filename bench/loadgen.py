@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote_from_bytes
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -139,15 +140,19 @@ class Client:
             self.protocol = await self._connect()
         protocol = self.protocol
         loop = asyncio.get_running_loop()
-        protocol.waiter = loop.create_future()
+        waiter = protocol.waiter = loop.create_future()
+        # A plain timer rather than asyncio.wait_for: a third of the client's CPU per request.
+        timer = loop.call_later(self.timeout, _expire, waiter)
         begin = time.perf_counter()
         assert protocol.transport is not None
         protocol.transport.write(request)
         try:
-            status, headers, body = await asyncio.wait_for(protocol.waiter, self.timeout)
+            status, headers, body = await waiter
         except BaseException:
             self.close()
             raise
+        finally:
+            timer.cancel()
         seconds = time.perf_counter() - begin
         if headers.get("connection", "").lower() == "close":
             self.close()
@@ -164,6 +169,11 @@ class Client:
 
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("no answer within the request timeout"))
 
 
 def get_request(host: str, path: str, *, cookie: str = "") -> bytes:

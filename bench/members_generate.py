@@ -162,7 +162,7 @@ ETHNIC_BY_PROVINCE = {
 OTHER_ETHNIC = (("03", 40), ("11", 30), ("06", 10), ("08", 10), ("15", 10))
 OTHER_ETHNIC_SHARE = 0.02
 COUNTY_HOLDING_RATE = 0.05  # members per worker of an employer without a union
-JOINT_GIG_WORKERS = (40, 600)  # gig workers a themed joint union holds, uniform range
+JOINT_GIG_WORKERS = (20, 150)  # gig workers a themed joint union holds, uniform range
 LEGACY_SHARE = 0.04  # members migrated from an older system keep its number
 TRANSFER_REASONS = ("更换工作单位", "单位迁址", "劳动合同到期后到新单位就业")
 
