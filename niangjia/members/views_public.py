@@ -263,6 +263,9 @@ def _join(request: HttpRequest, *, union: Union, venue: CeremonyVenue | None) ->
         if union.kind == UnionKind.GRASSROOTS:
             context["regional"] = regional_unions(union)
         context["form"] = JoinForm(need_code=need_sms)
+        # A blank form's fields render alike for every worker of this union: kept a while.
+        context["fields_cache_key"] = f"{union.pk}:{int(need_sms)}"
+        context["join_cache_seconds"] = settings.JOIN_CACHE_SECONDS
         return render(request, "members/public/join.html", context)
 
     phone_known = False

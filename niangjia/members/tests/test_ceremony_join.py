@@ -433,3 +433,39 @@ def test_the_join_page_still_carries_the_search_and_code_addresses(tree):
     text = Client().get(reverse("join:union", args=[union.pk])).content.decode()
     assert f'data-url="{reverse("join:employers", args=[union.pk])}"' in text
     assert f'data-sms-url="{reverse("join:sms_send")}"' in text
+
+
+@pytest.mark.django_db
+def test_a_kept_blank_form_renders_as_a_fresh_one_and_errors_are_never_kept(tree, settings):
+    import re
+
+    from django.core.cache import cache
+    from django.test import Client
+    from django.urls import reverse
+
+    cache.clear()
+    venue = ceremony_venue(tree)
+    url = reverse("join:venue", args=[venue.token])
+
+    def page(response) -> str:
+        return re.sub(r'value="[A-Za-z0-9]{64}"', "", response.content.decode())
+
+    fresh = page(Client().get(url))
+    settings.JOIN_CACHE_SECONDS = 3
+    assert page(Client().get(url)) == page(Client().get(url)) == fresh
+    data = {
+        "name": "李娜",
+        "id_type": "resident",
+        "id_number": "123",
+        "phone": make_phone(),
+        "employer_name": "某单位",
+        "employment_form": "standard",
+        "occupation": "车工",
+        "household": "urban",
+        "ethnic_group": "01",
+    }
+    invalid = Client().post(url, data)
+    assert "身份证号码应为 18 位" in invalid.content.decode()
+    again = page(Client().get(url))
+    assert again == fresh and "身份证号码应为 18 位" not in again
+    cache.clear()
