@@ -75,6 +75,8 @@ def _chinese(form_class: type[forms.Form]) -> type[forms.Form]:
     its fields' messages and validators from them)."""
     for field in form_class.base_fields.values():
         RegistryForm._chinese_messages(field)
+        # A worker has no jurisdiction: the cadre forms' wording would puzzle them.
+        field.error_messages["invalid_choice"] = f"“{field.label}”的选择无效，请从列表中选择"
     return form_class
 
 

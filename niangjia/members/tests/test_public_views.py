@@ -200,8 +200,8 @@ def test_empty_form_names_every_missing_field(tree):
         ("phone", "1381234", "手机号码应为 11 位、以 1 开头的中国大陆手机号"),
         ("code", "12ab", "短信验证码应为 6 位数字"),
         ("name", "张" * 51, "“姓名”最多 50 个字，当前 51 个"),
-        ("id_type", "driving_licence", "“证件类型”的选择无效"),
-        ("household", "abroad", "“户籍类型”的选择无效"),
+        ("id_type", "driving_licence", "“证件类型”的选择无效，请从列表中选择"),
+        ("household", "abroad", "“户籍类型”的选择无效，请从列表中选择"),
     ],
 )
 def test_bad_input_gets_a_chinese_message_on_its_field(tree, field, value, message):
@@ -213,6 +213,7 @@ def test_bad_input_gets_a_chinese_message_on_its_field(tree, field, value, messa
     data[field] = value
     response = Client().post(url, data)
     assert any(message in e for e in field_errors(response, field)), field_errors(response, field)
+    assert not any("管辖范围" in e for e in field_errors(response, field))
     assert JoinApplication.objects.count() == 0
 
 
