@@ -199,6 +199,11 @@ if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
 # Unions below this many children are listed at once; larger lists page lazily.
 ORG_CHILDREN_PAGE_SIZE = env.int("ORG_CHILDREN_PAGE_SIZE", 50, min_value=10, max_value=500)
 
+# --- Roster imports (niangjia/imports)
+# Uploaded rosters: the largest file taken, and the most its workbook may unpack to (zip bombs).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", 200 * 1024 * 1024, min_value=1024)
+IMPORT_MAX_UNCOMPRESSED = env.int("IMPORT_MAX_UNCOMPRESSED", 2 * 1024**3, min_value=1024)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
