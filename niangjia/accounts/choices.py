@@ -7,6 +7,8 @@ class Role(models.TextChoices):
     ADMIN = "admin", "管理员"
     CADRE = "cadre", "工会干部"
     AUDITOR = "auditor", "只读审计员"
+    # Sees the relief funds and payments of its subtree and gives their second approval.
+    FINANCE = "finance", "财务人员"
     # 三员分立: three separated administrator roles.
     SYSTEM_ADMIN = "system_admin", "系统管理员"
     SECURITY_ADMIN = "security_admin", "安全保密管理员"
@@ -23,6 +25,7 @@ class Action(models.TextChoices):
     MANAGE_ACCOUNTS = "manage_accounts", "管理账号"
     GRANT_ROLES = "grant_roles", "授予角色"
     VIEW_AUDIT = "view_audit", "查看审计记录"
+    APPROVE_FUNDS = "approve_funds", "复核帮扶资金发放"
 
 
 BUSINESS_ACTIONS = frozenset({Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT})
@@ -31,6 +34,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: BUSINESS_ACTIONS | {Action.DELETE, Action.REVEAL},
     Role.CADRE: BUSINESS_ACTIONS,
     Role.AUDITOR: frozenset({Action.VIEW}),
+    # The second approval of large payments is a finance officer's, never the cadre's own.
+    Role.FINANCE: frozenset({Action.VIEW, Action.APPROVE_FUNDS}),
     # The three administrators never touch business data: each holds only their own power.
     Role.SYSTEM_ADMIN: frozenset({Action.MANAGE_ACCOUNTS}),
     Role.SECURITY_ADMIN: frozenset({Action.GRANT_ROLES}),

@@ -1,0 +1,1 @@
+"""Writes of hardship relief, one function per use case, by subdomain."""
