@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "niangjia.accounts",
     "niangjia.orgs",
     "niangjia.members",
+    "niangjia.jobs",
     "niangjia.relief",
     "niangjia.web",
 ]
@@ -204,6 +205,14 @@ ORG_CHILDREN_PAGE_SIZE = env.int("ORG_CHILDREN_PAGE_SIZE", 50, min_value=10, max
 # Uploaded rosters: the largest file taken, and the most its workbook may unpack to (zip bombs).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", 200 * 1024 * 1024, min_value=1024)
 IMPORT_MAX_UNCOMPRESSED = env.int("IMPORT_MAX_UNCOMPRESSED", 2 * 1024**3, min_value=1024)
+
+# --- Background jobs (niangjia/jobs): the database is the queue, ``manage.py run_jobs`` the worker.
+# JOBS_INLINE runs a job in the thread that queued it, once its transaction commits (tests).
+JOBS_INLINE = env.bool("JOBS_INLINE", False)
+# A running job whose worker has not written a heartbeat for this long goes back to the queue.
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", 30, min_value=3, max_value=3600)
+# Runs after which a job whose worker keeps dying fails instead of being queued again.
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", 5, min_value=1, max_value=100)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 SMS_BACKEND = "niangjia.utilities.sms.LocmemBackend"
+JOBS_INLINE = True  # a queued job runs when its transaction commits (see niangjia/jobs)
 JOIN_CACHE_SECONDS = 0  # tests change venues and employers at will; the cache has its own tests
 # Static files come straight from the apps' directories, as under DEBUG: the suite never runs
 # collectstatic, so there is no STATIC_ROOT for WhiteNoise to index at start-up.

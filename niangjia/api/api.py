@@ -11,6 +11,7 @@ from ninja.operation import Operation
 from niangjia.api import me
 from niangjia.api.auth import API_AUTH
 from niangjia.api.errors import install_handlers, translate_pydantic
+from niangjia.jobs import api as jobs
 from niangjia.members.api import applications, ceremonies, members, transfers
 from niangjia.orgs.api import employers, regions, unions
 
@@ -52,3 +53,4 @@ api.add_router("/members", members.router)
 api.add_router("/applications", applications.router)
 api.add_router("/transfers", transfers.router)
 api.add_router("/ceremonies", ceremonies.router)
+api.add_router("/jobs", jobs.router)
