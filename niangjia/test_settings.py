@@ -1,6 +1,8 @@
 """Lean settings for the test suite: the real settings, with only speed-ups on top."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
 os.environ.setdefault("SECURE_COOKIES", "false")
@@ -19,3 +21,5 @@ JOIN_CACHE_SECONDS = 0  # tests change venues and employers at will; the cache h
 # collectstatic, so there is no STATIC_ROOT for WhiteNoise to index at start-up.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Uploaded rosters of the tests go to a throwaway directory.
+IMPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-imports-"))

@@ -5,7 +5,9 @@ urlpatterns = [
     path("accounts/", include("niangjia.accounts.urls")),
     path("orgs/", include("niangjia.orgs.urls")),
     path("members/", include("niangjia.members.urls")),
+    path("imports/", include("niangjia.imports.urls")),
     path("audit/", include("niangjia.audit.urls")),
+    path("jobs/", include("niangjia.jobs.urls")),
     path("api/v1/", include("niangjia.api.urls")),
     path("j/", include("niangjia.members.urls_public")),
 ]

@@ -13,6 +13,7 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", "退出"
     PERMISSION_DENIED = "permission_denied", "越权拒绝"
     EXPORT = "export", "导出"
+    IMPORT = "import", "导入"
     REVEAL = "reveal", "查看明文个人信息"
     ROLE_GRANT = "role_grant", "授予角色"
     ROLE_REVOKE = "role_revoke", "撤销角色"

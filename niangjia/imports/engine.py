@@ -1,0 +1,877 @@
+"""The member importer's engine: dry run (read, check, stage) and commit (write, chunk by chunk).
+
+Dry run
+    The file is read once, row by row. Rows are checked in batches by ``MemberRowChecker`` —
+    in two forked processes for a big file, so reading, checking and writing overlap on a
+    two-core machine — then, in this process, a batch at a time: employers are resolved,
+    duplicates inside the file caught (the first row of a person wins), and every good row
+    compared with the registry by the keyed hash of its ID number: new, update (the same
+    person in the same union, something changed; or a former member joining again),
+    unchanged, or conflict (the person holds a membership in another union, or is recorded
+    as deceased). Good rows go to ``StagedMember`` (PostgreSQL: COPY), bad and conflicting
+    rows to ``ImportProblem`` with their original cells. A dry run writes nothing to the
+    registry and starts from scratch when repeated.
+
+Commit
+    Staged rows are written in chunks of ``COMMIT_CHUNK`` row numbers. Each chunk is one
+    transaction that re-checks the committing user's scope and the unions, inserts the new
+    members with their history rows (``ON CONFLICT`` on the one-person index: a person who
+    joined elsewhere since the dry run becomes a conflict, never a second membership),
+    applies the updates, records one audit row with the counts and the file's SHA-256, and
+    moves ``ImportRun.checkpoint`` — so after a crash the commit resumes with the next chunk
+    and every row is written exactly once. The same file imported again stages only
+    unchanged rows, and its commit writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from niangjia.accounts.choices import Action
+from niangjia.accounts.scope import paths_for
+from niangjia.audit.choices import AuditAction
+from niangjia.audit.services import record
+from niangjia.imports.choices import ImportState, Outcome
+from niangjia.imports.member_rows import (
+    STAGED_FIELDS,
+    CheckedRow,
+    F,
+    MemberRowChecker,
+    RowProblem,
+    UnionTarget,
+    union_key,
+)
+from niangjia.imports.models import ImportProblem, ImportRun, StagedMember
+from niangjia.members.choices import HOLDING_STATUSES, MemberStatus
+from niangjia.members.models import Member, MemberEvent
+from niangjia.orgs.choices import UnionLevel, UnionStatus
+from niangjia.orgs.models import Employer, Union
+
+BATCH = 5000
+COMMIT_CHUNK = 25_000
+# Below this many rows a file is checked in this process (forking costs more than it saves).
+PARALLEL_FROM_ROWS = 20_000
+
+
+class Cancelled(Exception):
+    """The cadre cancelled the job; the dry run or commit stops at a batch boundary."""
+
+
+ProgressFn = Callable[[int, int | None], None]
+CancelFn = Callable[[], bool]
+
+
+def import_dir() -> Path:
+    path = Path(settings.IMPORT_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def stored_path(run: ImportRun) -> Path:
+    return import_dir() / run.stored_name
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+def row_count_hint(path: Path, file_kind: str) -> int | None:
+    """How many rows the sheet has, read from its declared dimension (xlsx) or estimated from
+    the first lines (csv); only for the progress bar."""
+    try:
+        if file_kind == "xlsx":
+            with zipfile.ZipFile(path) as archive:
+                names = sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+                if not names:
+                    return None
+                with archive.open(names[0]) as sheet:
+                    head = sheet.read(4096)
+            match = _DIMENSION.search(head)
+            return int(match.group(1)) if match else None
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            sample = handle.read(1 << 16)
+        lines = sample.count(b"\n")
+        if not lines:
+            return 1
+        return max(1, round(size / (len(sample) / lines)))
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+
+
+def data_rows(run: ImportRun) -> Iterator[tuple[int, list[Any]]]:
+    """(spreadsheet row number, cells) of every non-empty row below the header."""
+    from niangjia.imports.files import read_rows
+
+    rows = read_rows(stored_path(run), run.file_kind, sheet=run.sheet or 0)
+    for row_no, cells in enumerate(rows, start=1):
+        if row_no <= run.header_row:
+            continue
+        if not any(cell not in (None, "") for cell in cells):
+            continue
+        yield row_no, list(cells)
+
+
+def _batches(
+    rows: Iterable[tuple[int, list[Any]]], size: int
+) -> Iterator[list[tuple[int, list[Any]]]]:
+    batch: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- Checking (runs in forked processes for big files) ----------------------------------------
+
+_CHECKER: MemberRowChecker | None = None
+
+
+def _check_batch(batch: list[tuple[int, list[Any]]]) -> list[CheckedRow | RowProblem]:
+    assert _CHECKER is not None
+    check = _CHECKER.check
+    return [check(row_no, cells) for row_no, cells in batch]
+
+
+def build_checker(run: ImportRun) -> MemberRowChecker:
+    """The checker of a run: the unions of its subtree that take members, by name and code."""
+    columns = {
+        key: (int(index), _header_text(run, int(index))) for index, key in run.mapping.items()
+    }
+    unions = Union.objects.filter(
+        path__startswith=run.union_path, status=UnionStatus.ACTIVE
+    ).exclude(level__in=[UnionLevel.NATIONAL, UnionLevel.PROVINCE, UnionLevel.CITY])
+    by_name: dict[str, list[UnionTarget]] = {}
+    by_code: dict[str, UnionTarget] = {}
+    for pk, path, name, uscc in unions.values_list("pk", "path", "name", "uscc"):
+        # Members belong to grassroots and joint unions; a county federation holds workers
+        # of employers without a union of their own.
+        target = UnionTarget(pk, path, name)
+        by_name.setdefault(union_key(name), []).append(target)
+        if uscc:
+            by_code[uscc.upper()] = target
+    default: UnionTarget | None = None
+    root = run.union
+    if root.level not in (UnionLevel.NATIONAL, UnionLevel.PROVINCE, UnionLevel.CITY):
+        default = UnionTarget(root.pk, root.path, root.name)
+    return MemberRowChecker(
+        columns=columns,
+        default_union=default,
+        unions_by_name=by_name,
+        unions_by_code=by_code,
+        today=timezone.localdate(),
+    )
+
+
+def _header_text(run: ImportRun, index: int) -> str:
+    headers = run.headers or []
+    if index < len(headers) and str(headers[index] or "").strip():
+        return str(headers[index]).strip()
+    return f"第 {index + 1} 列"
+
+
+# --- Dry run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    total: int = 0
+    new: int = 0
+    update: int = 0
+    unchanged: int = 0
+    error: int = 0
+    conflict: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+# The registry columns a staged row is compared with to tell an update from an unchanged row.
+_COMPARED = (
+    "name",
+    "id_type",
+    "sex",
+    "birth_date",
+    "phone_hash",
+    "ethnic_group",
+    "education",
+    "household",
+    "employment_form",
+    "gig_occupation",
+    "occupation",
+    "employer_name",
+    "union_id",
+    "join_date",
+)
+_COMPARED_INDEX = [F[name] for name in _COMPARED]
+
+
+def member_dry_run(
+    run: ImportRun, *, progress: ProgressFn | None = None, cancelled: CancelFn | None = None
+) -> Tally:
+    """Read, check and stage every row of ``run``'s file; see the module docstring."""
+    _clear_staging(run)
+    checker = build_checker(run)
+    total_hint = row_count_hint(stored_path(run), run.file_kind)
+    if total_hint is not None:
+        total_hint = max(total_hint - run.header_row, 0)
+    tally = Tally()
+    seen: dict[int, int] = {}  # first 16 hex digits of the ID hash → first row number
+    writer = _StagingWriter(run)
+    rows = data_rows(run)
+
+    global _CHECKER
+    _CHECKER = checker
+    pool = None
+    try:
+        if total_hint is not None and total_hint >= PARALLEL_FROM_ROWS and _can_fork():
+            # Forked after the checker is built: the children inherit it (and the field keys).
+            connection.close()
+            pool = multiprocessing.get_context("fork").Pool(processes=2)
+            checked_batches: Iterable[list[CheckedRow | RowProblem]] = pool.imap(
+                _check_batch, _batches(rows, BATCH), chunksize=1
+            )
+        else:
+            checked_batches = (_check_batch(batch) for batch in _batches(rows, BATCH))
+        for checked in checked_batches:
+            _stage_batch(run, checked, seen, writer, tally)
+            if progress is not None:
+                progress(tally.total, max(total_hint or 0, tally.total) or None)
+            if cancelled is not None and cancelled():
+                raise Cancelled
+    finally:
+        _CHECKER = None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    writer.close()
+    return tally
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and not getattr(
+        settings, "IMPORT_SERIAL", False
+    )
+
+
+def _clear_staging(run: ImportRun) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {StagedMember._meta.db_table} WHERE run_id = %s", [run.pk])
+        cursor.execute(f"DELETE FROM {ImportProblem._meta.db_table} WHERE run_id = %s", [run.pk])
+
+
+def _stage_batch(
+    run: ImportRun,
+    checked: list[CheckedRow | RowProblem],
+    seen: dict[int, int],
+    writer: _StagingWriter,
+    tally: Tally,
+) -> None:
+    problems: list[ImportProblem] = []
+    good: list[CheckedRow] = []
+    raw_by_row: dict[int, list[Any]] = {}
+    for item in checked:
+        tally.total += 1
+        if isinstance(item, RowProblem):
+            problems.append(_problem(run, item.row_no, Outcome.ERROR, item.messages, item.raw))
+            continue
+        key = int(item.values[F["id_hash"]][:16], 16)
+        first = seen.get(key)
+        if first is not None:
+            problems.append(
+                _problem(
+                    run,
+                    item.row_no,
+                    Outcome.ERROR,
+                    [f"「{_id_header(run)}」与第 {first} 行是同一人，重复出现"],
+                    None,
+                )
+            )
+            continue
+        seen[key] = item.row_no
+        good.append(item)
+    if good:
+        employer_ids, employer_problems = _resolve_employers(run, good)
+        existing = _existing_members(good)
+        for item in good:
+            reason = employer_problems.get(item.row_no)
+            if reason:
+                problems.append(_problem(run, item.row_no, Outcome.ERROR, [reason], None))
+                continue
+            employer_id = employer_ids.get(item.row_no)
+            if employer_id is not None:
+                item.values[F["employer_name"]] = ""
+            outcome, member_id, why = _classify(item, employer_id, existing)
+            if outcome == Outcome.CONFLICT:
+                problems.append(_problem(run, item.row_no, Outcome.CONFLICT, [why], None))
+                continue
+            tally.add(outcome)
+            writer.add(item.row_no, outcome, member_id, employer_id, item.values)
+    if problems:
+        # Problem rows found after checking keep their original cells too.
+        raw_by_row = {item.row_no: item.raw for item in checked}
+        for problem in problems:
+            if problem.raw is None:
+                problem.raw = _jsonable_row(raw_by_row[problem.row_no])
+            tally.add(problem.outcome)
+        writer.flush()
+        ImportProblem.objects.bulk_create(problems, batch_size=1000)
+    writer.flush()
+
+
+def _id_header(run: ImportRun) -> str:
+    for index, key in run.mapping.items():
+        if key == "id_number":
+            return _header_text(run, int(index))
+    return "身份证号码"
+
+
+def _problem(
+    run: ImportRun, row_no: int, outcome: str, messages: list[str], raw: list[Any] | None
+) -> ImportProblem:
+    return ImportProblem(
+        run=run,
+        row_no=row_no,
+        outcome=outcome,
+        message="；".join(messages),
+        raw=_jsonable_row(raw) if raw is not None else None,
+    )
+
+
+def _jsonable_row(raw: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for cell in raw:
+        if isinstance(cell, datetime.datetime | datetime.date | datetime.time):
+            out.append(cell.isoformat())
+        elif cell is None or isinstance(cell, str | int | float | bool):
+            out.append(cell)
+        else:
+            out.append(str(cell))
+    return out
+
+
+def _resolve_employers(
+    run: ImportRun, good: list[CheckedRow]
+) -> tuple[dict[int, int], dict[int, str]]:
+    """Employer ids by row: by USCC (must be registered in the run's subtree) or else by exact
+    name (when one employer of the subtree has it; otherwise the name stays as free text)."""
+    codes = {item.employer_uscc for item in good if item.employer_uscc}
+    names = {item.employer_name for item in good if item.employer_name and not item.employer_uscc}
+    if not codes and not names:
+        return {}, {}
+    in_subtree = Q(owner__path__startswith=run.union_path) | Q(
+        covering_union__path__startswith=run.union_path
+    )
+    # Looked up in the registry under the run's union only (checked against the user's scope
+    # at upload and again at commit).
+    by_code: dict[str, int] = {}
+    if codes:
+        by_code = dict(
+            Employer.objects.filter(in_subtree, uscc__in=codes).values_list("uscc", "pk")
+        )
+    by_name: dict[str, list[int]] = {}
+    if names:
+        for pk, name in Employer.objects.filter(in_subtree, name__in=names).values_list(
+            "pk", "name"
+        ):
+            by_name.setdefault(name, []).append(pk)
+    ids: dict[int, int] = {}
+    problems: dict[int, str] = {}
+    uscc_header = _header_for(run, "employer_uscc", "统一社会信用代码")
+    for item in good:
+        if item.employer_uscc:
+            pk = by_code.get(item.employer_uscc)
+            if pk is None:
+                problems[item.row_no] = (
+                    f"「{uscc_header}」{item.employer_uscc} 的单位未在本工会范围内登记，"
+                    "请先登记该单位，或清空此格只填单位名称"
+                )
+            else:
+                ids[item.row_no] = pk
+        elif item.employer_name:
+            found = by_name.get(item.employer_name)
+            if found and len(found) == 1:
+                ids[item.row_no] = found[0]
+    return ids, problems
+
+
+def _header_for(run: ImportRun, key: str, default: str) -> str:
+    for index, mapped in run.mapping.items():
+        if mapped == key:
+            return _header_text(run, int(index))
+    return default
+
+
+def _existing_members(good: list[CheckedRow]) -> dict[str, tuple[Any, ...]]:
+    # The whole registry, not the user's scope: a person may be a member anywhere in the
+    # country, and that is exactly the conflict the import must find. Only the comparison
+    # columns and the holding union's name are read; nothing of it is shown unmasked.
+    hashes = [item.values[F["id_hash"]] for item in good]
+    fields = ("id_hash", "pk", "status", "union__name", "id_masked", *_COMPARED_MODEL)
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(hashes), 2000):
+        for row in Member.objects.filter(id_hash__in=hashes[start : start + 2000]).values_list(
+            *fields
+        ):
+            found[row[0]] = row
+    return found
+
+
+# Member model columns in the order of _COMPARED, then the employer (compared separately).
+_COMPARED_MODEL = (*_COMPARED, "employer_id")
+
+
+def _classify(
+    item: CheckedRow, employer_id: int | None, existing: dict[str, tuple[Any, ...]]
+) -> tuple[str, int | None, str]:
+    row = existing.get(item.values[F["id_hash"]])
+    if row is None:
+        return Outcome.NEW, None, ""
+    _hash, pk, status, union_name, masked = row[:5]
+    if status == MemberStatus.DECEASED:
+        return Outcome.CONFLICT, pk, f"证件号码 {masked} 的人员在会员库中登记为已故，请核实"
+    if status == MemberStatus.LEFT:
+        return Outcome.UPDATE, pk, ""  # a former member joining again
+    if row[5 + _COMPARED.index("union_id")] != item.values[F["union_id"]]:
+        return (
+            Outcome.CONFLICT,
+            pk,
+            f"证件号码 {masked} 的人员已是「{union_name}」的会员（一人只能有一个会籍），"
+            "如确已调动，请由原工会办理会籍转接",
+        )
+    current = row[5:]
+    for position, index in enumerate(_COMPARED_INDEX):
+        if current[position] != item.values[index]:
+            return Outcome.UPDATE, pk, ""
+    if current[-1] != employer_id:
+        return Outcome.UPDATE, pk, ""
+    return Outcome.UNCHANGED, pk, ""
+
+
+# --- Writing the staging table ----------------------------------------------------------------
+
+_STAGED_COLUMNS = ("run_id", "row_no", "outcome", "member_id", "employer_id", *STAGED_FIELDS)
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = (
+                value.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+            )
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+class _StagingWriter:
+    """Good rows into the staging table: COPY on PostgreSQL, batched INSERT elsewhere."""
+
+    def __init__(self, run: ImportRun) -> None:
+        self.run_id = run.pk
+        self.postgres = connection.vendor == "postgresql"
+        self.table = StagedMember._meta.db_table
+        self.rows: list[Any] = []
+
+    def add(
+        self,
+        row_no: int,
+        outcome: str,
+        member_id: int | None,
+        employer_id: int | None,
+        values: list[Any],
+    ) -> None:
+        if self.postgres:
+            head = f"{self.run_id}\t{row_no}\t{outcome}\t{_copy_text(member_id)}\t{_copy_text(employer_id)}\t"
+            self.rows.append(head + "\t".join([_copy_text(v) for v in values]) + "\n")
+        else:
+            self.rows.append((self.run_id, row_no, outcome, member_id, employer_id, *values))
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        with connection.cursor() as cursor:
+            if self.postgres:
+                raw = cursor.cursor
+                with raw.copy(
+                    f"COPY {self.table} ({', '.join(_STAGED_COLUMNS)}) FROM STDIN"
+                ) as copy:
+                    copy.write("".join(self.rows))
+            else:
+                marks = ", ".join(["%s"] * len(_STAGED_COLUMNS))
+                cursor.executemany(
+                    f"INSERT INTO {self.table} ({', '.join(_STAGED_COLUMNS)}) VALUES ({marks})",
+                    self.rows,
+                )
+        self.rows = []
+
+    def close(self) -> None:
+        self.flush()
+
+
+# --- Commit -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    new: int = 0
+    updated: int = 0
+    late_conflicts: int = 0
+    out_of_scope: int = 0
+
+
+_MEMBER_INSERT_COLUMNS = (
+    "name",
+    "id_type",
+    "id_number_enc",
+    "id_hash",
+    "id_masked",
+    "sex",
+    "birth_date",
+    "phone_enc",
+    "phone_hash",
+    "phone_masked",
+    "ethnic_group",
+    "education",
+    "household",
+    "employment_form",
+    "gig_occupation",
+    "occupation",
+    "employer_id",
+    "employer_name",
+    "union_id",
+    "union_path",
+    "join_date",
+)
+
+
+def member_commit(
+    run: ImportRun,
+    *,
+    acting_user: Any,
+    progress: ProgressFn | None = None,
+    cancelled: CancelFn | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> ImportRun:
+    """Write the staged rows chunk by chunk from ``run.checkpoint``; see the module docstring.
+
+    ``on_chunk(hi)`` runs inside each chunk's transaction (the job's own checkpoint)."""
+    last = (
+        StagedMember.objects.filter(run=run)
+        .order_by("-row_no")
+        .values_list("row_no", flat=True)
+        .first()
+    )
+    problems_last = (
+        ImportProblem.objects.filter(run=run)
+        .order_by("-row_no")
+        .values_list("row_no", flat=True)
+        .first()
+    )
+    end = max(last or 0, problems_last or 0)
+    total = run.rows_new + run.rows_updated
+    while True:
+        run.refresh_from_db(fields=["checkpoint", "committed_new", "committed_updated"])
+        lo = run.checkpoint
+        if lo >= end:
+            break
+        hi = min(lo + COMMIT_CHUNK, end)
+        with transaction.atomic():
+            locked = ImportRun.objects.select_for_update().get(pk=run.pk)
+            if locked.checkpoint != lo:
+                continue  # another worker moved on meanwhile: read again
+            result = _commit_chunk(locked, lo, hi, acting_user)
+            locked.checkpoint = hi
+            locked.committed_new += result.new
+            locked.committed_updated += result.updated
+            locked.committed_conflict += result.late_conflicts + result.out_of_scope
+            locked.save(
+                update_fields=[
+                    "checkpoint",
+                    "committed_new",
+                    "committed_updated",
+                    "committed_conflict",
+                ]
+            )
+            record(
+                action=AuditAction.IMPORT,
+                actor=acting_user,
+                obj=locked,
+                detail={
+                    "rows": f"{lo + 1}-{hi}",
+                    "new": result.new,
+                    "updated": result.updated,
+                    "conflicts": result.late_conflicts,
+                    "out_of_scope": result.out_of_scope,
+                    "sha256": locked.sha256,
+                    "file": locked.original_name,
+                },
+            )
+            if on_chunk is not None:
+                on_chunk(hi)
+            run = locked
+        if progress is not None:
+            progress(run.committed_new + run.committed_updated, total or None)
+        if cancelled is not None and cancelled():
+            raise Cancelled
+    return run
+
+
+def _range_sql(alias: str = "s") -> str:
+    return f"{alias}.run_id = %s AND {alias}.row_no > %s AND {alias}.row_no <= %s"
+
+
+def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkResult:
+    result = ChunkResult()
+    staged = StagedMember._meta.db_table
+    members = Member._meta.db_table
+    events = MemberEvent._meta.db_table
+    unions = Union._meta.db_table
+    employers = Employer._meta.db_table
+    paths = [
+        p
+        for p in paths_for(acting_user, Action.ADD)
+        if run.union_path.startswith(p) or p.startswith(run.union_path)
+    ]
+    now = timezone.now()
+    today = timezone.localdate()
+    reason = f"名册导入：{run.original_name}"[:200]
+    actor_id = getattr(acting_user, "pk", None)
+    postgres = connection.vendor == "postgresql"
+    rng = [run.pk, lo, hi]
+    with connection.cursor() as cursor:
+        # 1. Scope, again: the unions must still be active and inside what the user may add to.
+        if paths:
+            like = " OR ".join(["u.path LIKE %s"] * len(paths))
+            scope_params = [p + "%" for p in paths]
+        else:
+            like, scope_params = "FALSE", []
+        cursor.execute(
+            f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()} AND s.outcome IN ('new', 'update')"
+            f" AND NOT EXISTS (SELECT 1 FROM {unions} u WHERE u.id = s.union_id"
+            f" AND u.status = 'active' AND ({like}))",
+            rng + scope_params,
+        )
+        refused = [row[0] for row in cursor.fetchall()]
+        if refused:
+            _demote(run, refused, "所属工会已不在您的管辖范围内，或已撤销/合并，本行未导入")
+            result.out_of_scope = len(refused)
+        # An employer deleted since the dry run: keep the row, without the employer link.
+        cursor.execute(
+            f"UPDATE {staged} SET employer_id = NULL WHERE run_id = %s AND row_no > %s"
+            f" AND row_no <= %s AND employer_id IS NOT NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {employers} e WHERE e.id = {staged}.employer_id)",
+            rng,
+        )
+        cols = ", ".join(_MEMBER_INSERT_COLUMNS)
+        select_cols = ", ".join(f"s.{c}" for c in _MEMBER_INSERT_COLUMNS)
+        insert_head = (
+            f"INSERT INTO {members} ({cols}, status, status_changed_on, created_at, updated_at)"
+            f" SELECT {select_cols}, 'active', %s, %s, %s FROM {staged} s"
+            f" WHERE {_range_sql()} AND s.outcome = 'new'"
+        )
+        if postgres:
+            cursor.execute(
+                f"WITH ins AS ({insert_head} ORDER BY s.row_no ON CONFLICT (id_hash) DO NOTHING"
+                f" RETURNING id, id_hash, union_id, join_date),"
+                f" ev AS (INSERT INTO {events} (member_id, kind, from_status, to_status, union_id,"
+                f" date, reason, actor_id, created_at) SELECT id, 'joined', '', 'active', union_id,"
+                f" join_date, %s, %s, %s FROM ins),"
+                f" st AS (UPDATE {staged} s SET member_id = ins.id FROM ins"
+                f" WHERE {_range_sql()} AND s.id_hash = ins.id_hash RETURNING 1)"
+                f" SELECT count(*) FROM ins",
+                [today, now, now, *rng, reason, actor_id, now, *rng],
+            )
+            result.new = cursor.fetchone()[0]
+        else:
+            # SQLite: one writer at a time (IMMEDIATE transactions), so the steps below see no
+            # other writer between them.
+            cursor.execute(
+                f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()} AND s.outcome = 'new'"
+                f" AND EXISTS (SELECT 1 FROM {members} m WHERE m.id_hash = s.id_hash)",
+                rng,
+            )
+            taken = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                f"{insert_head} ORDER BY s.row_no ON CONFLICT (id_hash) DO NOTHING",
+                [today, now, now, *rng],
+            )
+            cursor.execute(
+                f"UPDATE {staged} SET member_id = (SELECT m.id FROM {members} m"
+                f" WHERE m.id_hash = {staged}.id_hash) WHERE run_id = %s AND row_no > %s"
+                f" AND row_no <= %s AND outcome = 'new'"
+                + (f" AND row_no NOT IN ({', '.join(['%s'] * len(taken))})" if taken else ""),
+                rng + taken,
+            )
+            cursor.execute(
+                f"INSERT INTO {events} (member_id, kind, from_status, to_status, union_id, date,"
+                f" reason, actor_id, created_at) SELECT s.member_id, 'joined', '', 'active',"
+                f" s.union_id, s.join_date, %s, %s, %s FROM {staged} s WHERE {_range_sql()}"
+                f" AND s.outcome = 'new' AND s.member_id IS NOT NULL ORDER BY s.row_no",
+                [reason, actor_id, now, *rng],
+            )
+            result.new = cursor.rowcount
+            if taken:
+                cursor.execute(
+                    f"UPDATE {staged} SET member_id = NULL WHERE run_id = %s AND row_no IN"
+                    f" ({', '.join(['%s'] * len(taken))})",
+                    [run.pk, *taken],
+                )
+        # New rows that did not go in: the person became a member elsewhere meanwhile.
+        cursor.execute(
+            f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()} AND s.outcome = 'new'"
+            f" AND s.member_id IS NULL",
+            rng,
+        )
+        late = [row[0] for row in cursor.fetchall()]
+    if late:
+        _demote(
+            run,
+            late,
+            "试导入后该人员已在别处入会（一人只能有一个会籍），本行未导入；如确已调动，请办理会籍转接",
+            outcome=Outcome.CONFLICT,
+        )
+        result.late_conflicts = len(late)
+    result.updated = _commit_updates(run, lo, hi, acting_user, today, reason)
+    return result
+
+
+def _demote(
+    run: ImportRun, row_nos: list[int], message: str, *, outcome: str = Outcome.ERROR
+) -> None:
+    """Rows refused at commit time: out of the staging table, into the problem list."""
+    StagedMember.objects.filter(run=run, row_no__in=row_nos).update(outcome=outcome)
+    ImportProblem.objects.bulk_create(
+        [
+            ImportProblem(run=run, row_no=row_no, outcome=outcome, message=message, raw=[])
+            for row_no in row_nos
+        ]
+    )
+
+
+_UPDATED_FIELDS = (
+    "name",
+    "id_type",
+    "id_number_enc",
+    "id_hash",
+    "id_masked",
+    "sex",
+    "birth_date",
+    "phone_enc",
+    "phone_hash",
+    "phone_masked",
+    "ethnic_group",
+    "education",
+    "household",
+    "employment_form",
+    "gig_occupation",
+    "occupation",
+    "employer_id",
+    "employer_name",
+    "union_id",
+    "union_path",
+    "join_date",
+)
+
+
+def _commit_updates(
+    run: ImportRun, lo: int, hi: int, acting_user: Any, today: datetime.date, reason: str
+) -> int:
+    """Updates are few (a re-sent roster with corrections): written through the ORM."""
+    rows = list(
+        StagedMember.objects.filter(
+            run=run, row_no__gt=lo, row_no__lte=hi, outcome=Outcome.UPDATE
+        ).order_by("row_no")
+    )
+    if not rows:
+        return 0
+    members = {
+        m.pk: m
+        for m in Member.objects.select_for_update().filter(pk__in=[r.member_id for r in rows])
+    }
+    changed: list[Member] = []
+    event_rows: list[MemberEvent] = []
+    stale: list[int] = []
+    for row in rows:
+        member = members.get(row.member_id)
+        if member is None or not (
+            member.status == MemberStatus.LEFT
+            or (member.status in HOLDING_STATUSES and member.union_id == row.union_id)
+        ):
+            stale.append(row.row_no)
+            continue
+        rejoining = member.status == MemberStatus.LEFT
+        from_status = member.status
+        for name in _UPDATED_FIELDS:
+            value = getattr(row, name)
+            if isinstance(value, memoryview):
+                value = bytes(value)
+            setattr(member, name, value)
+        if rejoining:
+            member.status = MemberStatus.ACTIVE
+            member.status_changed_on = today
+        changed.append(member)
+        event_rows.append(
+            MemberEvent(
+                member=member,
+                kind=MemberEvent.Kind.JOINED if rejoining else MemberEvent.Kind.CHANGED,
+                from_status=from_status if rejoining else "",
+                to_status=MemberStatus.ACTIVE if rejoining else "",
+                union_id=row.union_id,
+                date=today,
+                reason=reason,
+                actor=acting_user if getattr(acting_user, "pk", None) else None,
+            )
+        )
+    if changed:
+        Member.objects.bulk_update(
+            changed, [*_UPDATED_FIELDS, "status", "status_changed_on", "updated_at"], batch_size=500
+        )
+        MemberEvent.objects.bulk_create(event_rows, batch_size=1000)
+    if stale:
+        _demote(
+            run,
+            stale,
+            "试导入后该会员的会籍已变更（转出、退会或已故），本行未导入，请重新试导入核对",
+            outcome=Outcome.CONFLICT,
+        )
+    return len(changed)
+
+
+def finish_commit(run: ImportRun) -> ImportRun:
+    """After the last chunk: the run is committed and its staged personal data removed."""
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        run.state = ImportState.COMMITTED
+        run.committed_at = timezone.now()
+        run.save(update_fields=["state", "committed_at"])
+        StagedMember.objects.filter(run=run).delete()
+    return run
+
+
+def staged_count(run: ImportRun) -> int:
+    return StagedMember.objects.filter(run=run).count()
