@@ -8,6 +8,7 @@ urlpatterns = [
     path("imports/", include("niangjia.imports.urls")),
     path("audit/", include("niangjia.audit.urls")),
     path("jobs/", include("niangjia.jobs.urls")),
+    path("jobs/", include("niangjia.jobs.urls")),
     path("api/v1/", include("niangjia.api.urls")),
     path("j/", include("niangjia.members.urls_public")),
 ]

@@ -110,7 +110,11 @@ def test_a_finished_job_shows_its_result(api_as, county_cadre):
         kind="jobs.test.echo", params={"a": 1}, owner=county_cadre, union=None, title="导出"
     )
     body = api_as(county_cadre).get(f"{API}/{job.pk}").json()
-    assert (body["state"], body["percent"], body["result"]) == ("succeeded", 100, {"echo": {"a": 1}})
+    assert (body["state"], body["percent"], body["result"]) == (
+        "succeeded",
+        100,
+        {"echo": {"a": 1}},
+    )
     assert body["owner"] == county_cadre.display_name
 
 
