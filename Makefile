@@ -1,5 +1,6 @@
 # niangjia: `make run` serves the demo on http://127.0.0.1:8000, `make test` checks everything.
-# Needs only python3 (3.11) and GNU make; every tool is installed into .venv from uv.lock.
+# Needs python3 (3.11), GNU make and npm; every tool is installed into .venv from uv.lock,
+# the front-end assets into node_modules from package-lock.json.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -72,6 +73,25 @@ $(SYNCED): uv.lock pyproject.toml | $(UV)
 
 .PHONY: venv
 venv: $(SYNCED)
+
+# Front-end assets (ECharts, China boundary maps) come from npm at set-up and are served by the
+# app itself, for offline intranets: `npm ci` from package-lock.json when node_modules is missing
+# or the lock changed, then scripts/vendor_static.py copies them into the git-ignored
+# niangjia/static/vendor/. Order-only below: every target needing the venv gets them too.
+NODE_STAMP := node_modules/.niangjia-ci
+VENDOR_STAMP := niangjia/static/vendor/.stamp
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "需要 Node.js 和 npm 安装前端资源：apt-get install nodejs npm" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(VENDOR_STAMP): $(NODE_STAMP) scripts/vendor_static.py
+	$(PYTHON) scripts/vendor_static.py
+	@touch $@
+
+$(SYNCED): | $(VENDOR_STAMP)
 
 # var/ holds the database and the secrets: readable by its owner only.
 var:
