@@ -114,13 +114,22 @@ def row_count_hint(path: Path, file_kind: str) -> int | None:
 
 def data_rows(run: ImportRun) -> Iterator[tuple[int, list[Any]]]:
     """(spreadsheet row number, cells) of every non-empty row below the header."""
+    from niangjia.imports.columns import apply_mapping
     from niangjia.imports.files import read_rows
+    from niangjia.imports.services import columns_for
+    from niangjia.imports.templates import is_example_row
 
+    columns = columns_for(run.kind)
     rows = read_rows(stored_path(run), run.file_kind, sheet=run.sheet or 0)
     for row_no, cells in enumerate(rows, start=1):
         if row_no <= run.header_row:
             continue
         if not any(cell not in (None, "") for cell in cells):
+            continue
+        # The template's example row, left in place, is not a member.
+        if row_no == run.header_row + 1 and is_example_row(
+            apply_mapping(cells, run.mapping), columns
+        ):
             continue
         yield row_no, list(cells)
 
@@ -599,7 +608,13 @@ def member_commit(
         lo = run.checkpoint
         if lo >= end:
             break
-        hi = min(lo + COMMIT_CHUNK, end)
+        # COMMIT_CHUNK staged rows per transaction, whatever gaps the problem rows leave.
+        hi = (
+            StagedMember.objects.filter(run=run, row_no__gt=lo)
+            .order_by("row_no")
+            .values_list("row_no", flat=True)[COMMIT_CHUNK - 1 : COMMIT_CHUNK]
+            .first()
+        ) or end
         with transaction.atomic():
             locked = ImportRun.objects.select_for_update().get(pk=run.pk)
             if locked.checkpoint != lo:

@@ -74,12 +74,10 @@ def import_upload(
         raise ValidationError(
             {"file": "文件无法读取，请用 Excel 或 WPS 另存为 .xlsx 后重试"}
         ) from exc
-    if guess is None or not guess.mapping:
+    if guess.row is None:
         path.unlink(missing_ok=True)
-        raise ValidationError(
-            {"file": "在文件前 30 行中没有找到表头（如“姓名”“身份证号码”），请使用下载的模板"}
-        )
-    headers = [str(cell) if cell is not None else "" for cell in head[guess.row_index]]
+        raise ValidationError({"file": "；".join(guess.messages(columns_for(kind)))})
+    headers = list(guess.headers)
     try:
         with transaction.atomic():
             run = ImportRun(
@@ -92,9 +90,10 @@ def import_upload(
                 sha256=digest.hexdigest(),
                 size=size,
                 file_kind=file_kind,
-                header_row=guess.row_index + 1,
+                header_row=guess.row + 1,
                 headers=headers,
                 mapping={str(index): key for index, key in guess.mapping.items()},
+                message="".join(guess.messages(columns_for(kind)))[:500],
             )
             run.full_clean()
             run.save()

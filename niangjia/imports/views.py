@@ -70,15 +70,13 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
-    from niangjia.imports.templates import template_workbook
+    from niangjia.imports.templates import template_for
 
     if kind not in ImportKind.values:
         raise Http404
     if not selectors.may_import(request.user):
         raise PermissionDenied
-    data = template_workbook(kind)
-    content = data if isinstance(data, bytes) else data.read()
-    name = "会员名册模板.xlsx" if kind == ImportKind.MEMBERS else "用人单位名册模板.xlsx"
+    name, content = template_for(kind)
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
     return response
