@@ -12,6 +12,7 @@ process started by a test gets ``--handlers niangjia.jobs.testing``).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from niangjia.jobs.registry import JobContext, JobError, handler
 from niangjia.jobs.worker import Worker
 
 STEPS_TABLE = "jobs_test_step"
+log = logging.getLogger("niangjia.jobs")
 
 
 def create_steps_table() -> None:
@@ -72,6 +74,7 @@ def run_steps(job: Job, ctx: JobContext) -> dict[str, Any]:
                         [job.pk, step],
                     )
             ctx.save_checkpoint({"next": step + 1, "starts": starts})
+        log.info("job %s: step %s done", job.pk, step)
         ctx.progress(step + 1, steps)
     return {"steps": steps, "starts": starts}
 
