@@ -49,6 +49,7 @@ help:
 	@echo "make test         ruff、mypy、manage.py check、迁移检查、pytest（含覆盖率下限 $(COV_MIN)%）"
 	@echo "make test-browser 浏览器测试（Playwright 驱动 Debian 的 Chromium）"
 	@echo "make lint / fmt   只做代码检查 / 自动格式化"
+	@echo "make worker       只运行后台任务进程（导入、导出等；make run 已同时启动一个）"
 	@echo "make otp          演示管理员账号当前的动态口令"
 	@echo "make bench-data   生成压测数据（需 DATABASE_URL，参数经 ARGS= 传入）"
 	@echo "make bench-server 比较各 WSGI/ASGI 服务器（见 bench/server.md）"
@@ -124,10 +125,18 @@ run: $(SYNCED) $(KEY_FILE) | var
 	@echo "== 演示数据"
 	@$(RUN_ENV) $(MANAGE) load_demo --if-empty
 	@echo
-	@echo "== 娘家运行在 http://$(HOST):$(PORT)/   （Ctrl-C 停止）"
-	@$(RUN_ENV) exec $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
+	@echo "== 娘家运行在 http://$(HOST):$(PORT)/   （Ctrl-C 停止；后台任务进程随之停止）"
+	@$(RUN_ENV) $(MANAGE) run_jobs & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT; \
+	  $(RUN_ENV) $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
 	  --workers $(WEB_WORKERS) --blocking-threads $(WEB_THREADS) --no-ws --access-log \
 	  --respawn-failed-workers niangjia.wsgi:application
+
+# The background job worker alone (make run starts one beside the web server); more than one
+# may run at once, on this machine or others sharing the database.
+.PHONY: worker
+worker: $(SYNCED) $(KEY_FILE) | var
+	@$(RUN_ENV) exec $(MANAGE) run_jobs
 
 .PHONY: otp
 otp: $(SYNCED) $(KEY_FILE)
