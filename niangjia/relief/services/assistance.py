@@ -95,8 +95,9 @@ def assistance_create(
     measure: PlanMeasure | None = None,
     note: str = "",
 ) -> Assistance:
-    """Record assistance to a filed household (pending approval). Money needs a fund the
-    acting user may spend and that covers the household; goods need a description."""
+    """Record assistance to a filed household (pending approval). Money needs a fund whose
+    union covers the household (the payer needs the right to spend it); goods need a
+    description."""
     require(acting_user, Action.CHANGE, file)
     file = locked(file)
     if file.state != FileState.FILED:
@@ -116,9 +117,12 @@ def assistance_create(
     if money_amount > 0:
         if fund is None:
             raise ValidationError({"fund": "发放资金的，请选择资金来源"})
-        require_fund_use(
-            acting_user, Fund.objects.select_related("union").get(pk=fund.pk), file.union_path
-        )
+        # Recording only names the fund; spending it (assistance_pay) needs the right on it.
+        fund = Fund.objects.select_related("union").get(pk=fund.pk)
+        if not file.union_path.startswith(fund.union.path):
+            raise ValidationError(
+                {"fund": f"“{fund}”由{fund.union.name}管理，只能用于其所辖范围内的困难职工"}
+            )
     if measure is not None and measure.plan.file_id != file.pk:
         raise ValidationError({"measure": "所选帮扶措施不属于本户的帮扶计划"})
     rule = assistance_rule_for(file.city_region, day.year, assistance_type)
