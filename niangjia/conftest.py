@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 
 from niangjia.accounts.models import User
+from niangjia.jobs.testing import job_worker  # noqa: F401 (a worker thread for live-server tests)
 from niangjia.utilities.testing.personas import (
     Personas,
     Tree,
