@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "niangjia.accounts",
     "niangjia.orgs",
     "niangjia.members",
+    "niangjia.verification",
     "niangjia.jobs",
     "niangjia.relief",
     "niangjia.web",

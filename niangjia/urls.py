@@ -5,6 +5,7 @@ urlpatterns = [
     path("accounts/", include("niangjia.accounts.urls")),
     path("orgs/", include("niangjia.orgs.urls")),
     path("members/", include("niangjia.members.urls")),
+    path("verification/", include("niangjia.verification.urls")),
     path("imports/", include("niangjia.imports.urls")),
     path("audit/", include("niangjia.audit.urls")),
     path("jobs/", include("niangjia.jobs.urls")),

@@ -14,6 +14,7 @@ from niangjia.api.errors import install_handlers, translate_pydantic
 from niangjia.jobs import api as jobs
 from niangjia.members.api import applications, ceremonies, members, transfers
 from niangjia.orgs.api import employers, regions, unions
+from niangjia.verification.api import endpoints as verification
 
 DESCRIPTION = """娘家工会平台的 REST 接口。
 
@@ -53,4 +54,5 @@ api.add_router("/members", members.router)
 api.add_router("/applications", applications.router)
 api.add_router("/transfers", transfers.router)
 api.add_router("/ceremonies", ceremonies.router)
+api.add_router("/verification", verification.router)
 api.add_router("/jobs", jobs.router)

@@ -40,6 +40,7 @@ from niangjia.orgs.choices import (
     UnionStatus,
 )
 from niangjia.orgs.models import Employer, Region, Union
+from niangjia.verification.demo import load_verification
 from niangjia.web.demo_members import MembersSummary, load_members
 
 DEMO_PASSWORD = "Niangjia@2026"  # noqa: S105 (public demo accounts)
@@ -85,6 +86,13 @@ PERSONAS: tuple[Persona, ...] = (
     ),
     Persona("hubei_cadre", "李红梅", Role.CADRE, HUBEI, "省级干部：湖北省总工会及其下全部工会"),
     Persona("jiangan_cadre", "王志强", Role.CADRE, JIANGAN, "县级干部：武汉市江岸区总工会"),
+    Persona(
+        "jiangan_staff",
+        "刘芳",
+        Role.CADRE,
+        JIANGAN,
+        "县级干部：武汉市江岸区总工会，与王志强分担用人单位核查",
+    ),
     Persona(
         "jianghan_cadre",
         "陈晓燕",
@@ -811,6 +819,10 @@ def load_demo(*, progress: Callable[[str], None] | None = None) -> DemoSummary:
         loader.summary.members = load_members(
             admin=loader.acting(), jiangan=anchors[JIANGAN], jianghan=anchors[JIANGHAN]
         )
+
+        loader.progress("江岸区用人单位核查")
+        verification = load_verification(admin=loader.acting(), county=anchors[JIANGAN])
+        loader.summary.employers_created += verification.employers_created
     return loader.summary
 
 
