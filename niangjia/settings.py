@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "niangjia.verification",
     "niangjia.jobs",
     "niangjia.relief",
+    "niangjia.stats",
     "niangjia.web",
 ]
 
@@ -201,6 +202,10 @@ if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.startswith(("https://", "http://")):
 # --- Organisation registry
 # Unions below this many children are listed at once; larger lists page lazily.
 ORG_CHILDREN_PAGE_SIZE = env.int("ORG_CHILDREN_PAGE_SIZE", 50, min_value=10, max_value=500)
+
+# --- Statistics (niangjia/stats): employers with at least this many staff should have a union
+# (the formation rate's denominator). A change is picked up by a full recount on the next fold.
+STATS_FORMATION_MIN_STAFF = env.int("STATS_FORMATION_MIN_STAFF", 25, min_value=1, max_value=10000)
 
 # --- Roster imports (niangjia/imports)
 # Uploaded rosters: the largest file taken, and the most its workbook may unpack to (zip bombs).

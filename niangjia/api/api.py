@@ -14,6 +14,7 @@ from niangjia.api.errors import install_handlers, translate_pydantic
 from niangjia.jobs import api as jobs
 from niangjia.members.api import applications, ceremonies, members, transfers
 from niangjia.orgs.api import employers, regions, unions
+from niangjia.stats.api import stats
 from niangjia.verification.api import endpoints as verification
 
 DESCRIPTION = """娘家工会平台的 REST 接口。
@@ -56,3 +57,4 @@ api.add_router("/transfers", transfers.router)
 api.add_router("/ceremonies", ceremonies.router)
 api.add_router("/verification", verification.router)
 api.add_router("/jobs", jobs.router)
+api.add_router("/stats", stats.router)

@@ -28,6 +28,11 @@ from niangjia.utilities.testing.personas import PERSONAS
 
 # Models of ours that belong to no union, each with the reason.
 UNSCOPED_MODELS: dict[str, str] = {
+    "stats.StatOwnValue": (
+        "the statistics folder's working rows (what each union contributes by itself), read "
+        "only by the folder; users read the rolled-up figures (stats.StatValue)"
+    ),
+    "stats.FoldState": "how far the statistics folder has read its sources; no union data",
     "orgs.Region": "GB/T 2260 reference data, the same for everyone",
     "members.SmsCode": (
         "a one-time code tied to a phone (by keyed hash), read only by the code check of the "
