@@ -221,9 +221,11 @@ def batch_create(
     columns = _columns(
         BatchPayment, ["batch", "file", "amount", "state", "failure_reason", "attempts"]
     )
+    files_table = _qn(HardshipFile._meta.db_table)
     sql = (
         f"INSERT INTO {_qn(table)} ({columns}) "  # noqa: S608 - names from the models
-        f"SELECT %s, eligible.{_qn('id')}, %s, %s, '', 0 FROM ({select_sql}) AS eligible"
+        f"SELECT %s, f.{_qn('id')}, %s, %s, '', 0 FROM {files_table} f "
+        f"WHERE f.{_qn('id')} IN ({select_sql})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [batch.pk, value, PaymentState.PENDING, *select_params])
