@@ -5,6 +5,7 @@ urlpatterns = [
     path("accounts/", include("niangjia.accounts.urls")),
     path("orgs/", include("niangjia.orgs.urls")),
     path("members/", include("niangjia.members.urls")),
+    path("relief/", include("niangjia.relief.urls")),
     path("verification/", include("niangjia.verification.urls")),
     path("imports/", include("niangjia.imports.urls")),
     path("audit/", include("niangjia.audit.urls")),
@@ -13,4 +14,5 @@ urlpatterns = [
     path("stats/", include("niangjia.stats.urls")),
     path("api/v1/", include("niangjia.api.urls")),
     path("j/", include("niangjia.members.urls_public")),
+    path("r/", include("niangjia.relief.urls_public")),
 ]
