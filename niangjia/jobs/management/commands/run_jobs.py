@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import logging
 import signal
-import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -41,7 +42,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        _log_to_stdout()
         for module in options["handlers"]:
             importlib.import_module(module)
         stop = threading.Event()
@@ -50,19 +50,30 @@ class Command(BaseCommand):
             log.info("signal %s: finishing the current step, then stopping", signum)
             stop.set()
 
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        Worker(stop=stop, once=options["once"], poll=options["poll"]).run()
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            with _logging_to(self.stdout):
+                Worker(stop=stop, once=options["once"], poll=options["poll"]).run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
-def _log_to_stdout() -> None:
-    """The worker's own lines go to stdout, whatever the root logger's level."""
+@contextmanager
+def _logging_to(stream: Any) -> Iterator[None]:
+    """The worker's log lines (logger ``niangjia.jobs``, INFO and up) go to ``stream``."""
     logger = logging.getLogger("niangjia.jobs")
-    if any(getattr(h, "_run_jobs", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler._run_jobs = True  # type: ignore[attr-defined]
+    saved = (logger.level, logger.propagate)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
