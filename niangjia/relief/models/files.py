@@ -27,14 +27,13 @@ partial unique index over open files.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import LazyObject
 
 from niangjia.members.models import ID_PURPOSE, PersonalData
 from niangjia.orgs.choices import IndustrySection, OwnershipType
@@ -425,15 +424,28 @@ class FileEvent(models.Model):
         return f"{self.file_id} {self.get_kind_display()} {self.date}"
 
 
-class _PrivateStorage(LazyObject):
+class PrivateStorage(FileSystemStorage):
     """Files under MEDIA_ROOT/private: never served by the static or media handlers, only
-    through the scoped attachment view."""
+    through the scoped attachment view. The location follows the setting (tests move it)."""
 
-    def _setup(self) -> None:
-        self._wrapped = FileSystemStorage(location=settings.MEDIA_ROOT / "private", base_url=None)
+    def __init__(self) -> None:
+        super().__init__(base_url=None)
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return os.path.join(settings.MEDIA_ROOT, "private")
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
 
 
-private_storage: Any = _PrivateStorage()
+_PRIVATE = PrivateStorage()
+
+
+def private_storage() -> PrivateStorage:
+    """The storage of attachments (a callable, so migrations name it rather than a path)."""
+    return _PRIVATE
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:
