@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import struct
+import zlib
 from decimal import Decimal
 
 import pytest
@@ -180,11 +182,21 @@ def test_the_self_check_says_whether_to_apply(tree):
         )
 
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
-    b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00"
-    b"\x00IEND\xaeB`\x82"
-)
+def _png() -> bytes:
+    """A valid 1×1 PNG, built with its real checksums."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -212,6 +224,20 @@ def test_attachments_are_typed_by_content_and_stored_privately(tree, personas, m
         file=file, kind=AttachmentKind.PHOTO, original_name="a.png", upload=PNG, acting_user=cadre
     )
     assert photo.content_type == "image/png"
+    broken = PNG[:20] + b"\x00" * 10 + PNG[30:]
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        with pytest.raises(ValidationError, match="图片文件已损坏"):
+            services.attachment_add(
+                file=file,
+                kind=AttachmentKind.PHOTO,
+                original_name="b.png",
+                upload=broken,
+                acting_user=cadre,
+            )
     with services.attachment_open(attachment=photo, acting_user=cadre) as handle:
         assert handle.read() == PNG
     assert (
