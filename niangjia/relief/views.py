@@ -228,6 +228,10 @@ def file_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_some(user, Action.ADD, "您没有新建困难职工档案的权限")
     picker_search = request.method == "POST" and PICKER_SEARCH in request.POST
+    chosen = request.POST.get("union", "") if request.method == "POST" else ""
+    if chosen.isdigit():
+        # A union out of the scope is "not found", as for any object (not a form error).
+        get_scoped_or_404(Union, user, Action.ADD, pk=int(chosen))
     if request.method == "POST" and not picker_search:
         form = FileForm(request.POST, user=user)
         household = household_formset(request.POST)

@@ -77,6 +77,9 @@ def fund_list(request: HttpRequest) -> HttpResponse:
 def fund_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     require_some(user, Action.ADD, "您没有开设帮扶资金的权限")
+    chosen = request.POST.get("union", "") if request.method == "POST" else ""
+    if chosen.isdigit():
+        get_scoped_or_404(Union, user, Action.ADD, pk=int(chosen))
     if request.method == "POST" and PICKER_SEARCH in request.POST:
         form = FundForm(initial=form_state(request.POST), user=user)
     else:
@@ -171,6 +174,9 @@ def fund_allocate(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, "relief/fund_detail.html", _fund_context(request, fund, allocate_form=form)
         )
+    chosen = request.POST.get("allocate-union", "")
+    if chosen.isdigit():
+        get_scoped_or_404(Union, user, Action.VIEW, pk=int(chosen))
     form = FundAllocateForm(request.POST, user=user, fund=fund)
     if form.is_valid():
         d = form.cleaned_data
@@ -275,6 +281,9 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     """Draw the eligible households into a draft batch."""
     user = request.user
     require_some(user, Action.CHANGE, "您没有办理批量发放的权限")
+    chosen = request.POST.get("fund", "") if request.method == "POST" else ""
+    if chosen.isdigit():
+        get_scoped_or_404(Fund, user, Action.CHANGE, pk=int(chosen))
     if request.method == "POST" and PICKER_SEARCH in request.POST:
         form = BatchForm(initial=form_state(request.POST), user=user)
     else:

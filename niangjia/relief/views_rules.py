@@ -17,12 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from niangjia.accounts.choices import Action
 from niangjia.orgs.forms import add_service_errors
-from niangjia.orgs.models import Union
+from niangjia.orgs.choices import UnionKind
+from niangjia.orgs.models import Region, Union
 from niangjia.relief import selectors_pages
 from niangjia.relief.forms_assistance import AssistanceRuleForm, CategoryRuleForm, ThresholdForm
 from niangjia.relief.services import rules as rule_services
 from niangjia.relief.views import require_some
-from niangjia.utilities.scoping import allowed
+from niangjia.utilities.scoping import allowed, get_scoped_or_404
 
 
 def _national(user: Any) -> bool:
@@ -47,6 +48,28 @@ def _context(request: HttpRequest, **forms: Any) -> dict[str, Any]:
     }
 
 
+def _require_federation(request: HttpRequest, kind: str) -> None:
+    """The federation whose threshold or rule is set must be in the user's scope (404) and
+    changeable by them (403), as for any object; a form error otherwise."""
+    prefix = {"threshold": "threshold-region", "category": "category-province"}.get(
+        kind, "rule-province"
+    )
+    code = request.POST.get(prefix, "")
+    if code == "national":
+        union = Union.objects.filter(depth=1).first()
+    elif code.isdigit():
+        region = Region.objects.filter(code=code).first()
+        union = (
+            Union.objects.filter(region=region, kind=UnionKind.FEDERATION).first()
+            if region is not None
+            else None
+        )
+    else:
+        return
+    if union is not None:
+        get_scoped_or_404(Union, request.user, Action.CHANGE, pk=union.pk)
+
+
 @login_required
 @require_GET
 def rule_list(request: HttpRequest) -> HttpResponse:
@@ -61,6 +84,7 @@ def rule_save(request: HttpRequest, kind: str) -> HttpResponse:
     (``category``) or set an assistance rule (``assistance``)."""
     user = request.user
     require_some(user, Action.CHANGE, "您没有设置帮扶标准的权限")
+    _require_federation(request, kind)
     national = _national(user)
     back = reverse("relief:rule_list")
     try:

@@ -79,6 +79,14 @@ UNSCOPED_URLS: dict[str, str] = {
     "join:card": "the member card of the phone proven by a texted code, that phone's only",
     "join:card_verify": "a signed member-card token's check: number, masked name, union, status",
     "join:forget": "forgets the proven phone of the session",
+    # The worker's relief pages under /r/ (no login), on the same terms as /j/.
+    "relief_public:check": "the eligibility self-check against a city's threshold; stores nothing",
+    "relief_public:union_check": "the self-check from a union's QR code; stores nothing",
+    "relief_public:apply": "a union's public relief application form; writes only an application",
+    "relief_public:done": "an application's result, reached by a signed token; the name masked",
+    "relief_public:sms_send": "texts a code to the phone given, rate-limited per phone",
+    "relief_public:status": "the relief files of the phone proven by a texted code, that phone's only",
+    "relief_public:forget": "forgets the proven phone of the session",
 }
 
 
