@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from niangjia.accounts.choices import Action
-from niangjia.orgs.forms import add_service_errors
 from niangjia.orgs.choices import UnionKind
+from niangjia.orgs.forms import add_service_errors
 from niangjia.orgs.models import Region, Union
 from niangjia.relief import selectors_pages
 from niangjia.relief.forms_assistance import AssistanceRuleForm, CategoryRuleForm, ThresholdForm
