@@ -89,6 +89,7 @@ EXTRA_KEY_FIGURES = 6
 TREND_LENGTH = {MONTH: 12, QUARTER: 8, YEAR: 5, STAT_YEAR: 5}
 PERIOD_OPTIONS = {MONTH: 36, QUARTER: 12, YEAR: 10, STAT_YEAR: 10}
 CHILDREN_PER_PAGE = 50
+SCREEN_CHILDREN = 12
 COUNTRY_MAP = "100000"
 GEO_STATIC = "vendor/geo/{code}.json"
 
@@ -248,11 +249,12 @@ def map_area(node: Union) -> str | None:
     """The GB/T 2260 code of the area whose map the node's dashboard shows, or None."""
     if node.depth == 1 or node.level == UnionLevel.NATIONAL:
         return COUNTRY_MAP
-    if node.kind != UnionKind.FEDERATION or node.region_id is None:
+    region = node.region if node.region_id is not None else None
+    if node.kind != UnionKind.FEDERATION or region is None:
         return None
     if node.level not in (UnionLevel.PROVINCE, UnionLevel.CITY):
         return None
-    return node.region.code
+    return region.code
 
 
 # --- The dashboard
@@ -323,6 +325,7 @@ def trend(node: Union, period: Period) -> dict[str, Any]:
                 "code": code,
                 "name": indicator["name"],
                 "unit": indicator["unit"],
+                "kind": indicator["kind"],
                 "values": [p["value"] for p in points["points"]],
                 "cells": [display(p["value"], indicator["unit"]) for p in points["points"]],
             }
@@ -444,6 +447,11 @@ def build(
     rows, totals, count = children_table(
         node, period, [c.code for c in columns], offset=offset, limit=limit
     )
+    if screen and columns:
+        # The big screen lists the largest children by the first column.
+        first = columns[0].code
+        rows.sort(key=lambda r: -(r["values"].get(first) or 0))
+        rows = rows[:SCREEN_CHILDREN]
     children = [
         ChildRow(
             id=row["id"],

@@ -18,7 +18,7 @@ from niangjia.accounts.choices import Action
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.services import record
 from niangjia.orgs.models import Union
-from niangjia.stats import annual_return, dashboard, registry
+from niangjia.stats import annual_return, dashboard, registry, selectors
 from niangjia.stats.periods import Period
 from niangjia.utilities.scoping import require
 from niangjia.utilities.xlsx import XlsxFile, write_xlsx
@@ -115,7 +115,7 @@ def _children(node: Union, period: Period) -> tuple[list[str], list[int], Iterat
             f"{node.name}（合计）",
             node.get_level_display(),
             node.get_kind_display(),
-            node.region.name if node.region_id else "",
+            node.region.name if node.region is not None else "",
             *(_raw(totals.get(c.code)) for c in columns),
         )
 
@@ -130,7 +130,7 @@ def _map(
     if not code:
         return ["行政区划代码", "地区", "工会", "数值"], [14, 20, 36, 14], iter(())
     chosen = registry.get(code)
-    result = dashboard.selectors.children_breakdown(node=node, indicator=code, period=period)
+    result = selectors.children_breakdown(node=node, indicator=code, period=period)
 
     def rows() -> Iterator[Sequence[Any]]:
         for child in result["children"]:

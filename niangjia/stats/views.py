@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -112,7 +112,7 @@ def screen(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def export(request: HttpRequest, pk: int, table: str) -> HttpResponse:
+def export(request: HttpRequest, pk: int, table: str) -> HttpResponseBase:
     if table not in exports.TABLES:
         raise Http404("没有这张统计表")
     node = _node(request, pk, Action.EXPORT)
@@ -167,7 +167,7 @@ def return_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def return_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
+def return_xlsx(request: HttpRequest, pk: int) -> HttpResponseBase:
     node = _node(request, pk, Action.EXPORT)
     period, _error = _return_year(request)
     xfile, filename, _result = exports.export_annual_return(

@@ -63,17 +63,44 @@
     if (!trend || !trend.labels || !trend.labels.length) return;
     var chart = chartFor("trend", el);
     var axis = axisStyle();
+    // Stocks (members) and flows (joins, leavings) differ by orders of magnitude: stocks on
+    // the left axis, flows on the right, when both are drawn.
+    var kinds = {};
+    trend.series.forEach(function (s) {
+      kinds[s.kind === "stock" ? "stock" : "flow"] = true;
+    });
+    var twoAxes = kinds.stock && kinds.flow;
+    var yAxes = [Object.assign({ type: "value", minInterval: 1, scale: true }, axis)];
+    if (twoAxes) {
+      yAxes[0].name = "时点数";
+      yAxes.push(
+        Object.assign({ type: "value", minInterval: 1, name: "时期数", splitLine: { show: false } }, {
+          axisLine: axis.axisLine,
+          axisLabel: axis.axisLabel,
+        })
+      );
+      yAxes.forEach(function (y) {
+        y.nameTextStyle = { color: MUTED };
+      });
+    }
     chart.setOption(
       {
         color: PALETTE,
         textStyle: { color: TEXT },
         tooltip: { trigger: "axis" },
         legend: { top: 0, textStyle: { color: TEXT }, type: "scroll" },
-        grid: { left: 48, right: 24, top: 40, bottom: 32 },
+        grid: { left: 48, right: twoAxes ? 48 : 24, top: twoAxes ? 56 : 40, bottom: 32 },
         xAxis: Object.assign({ type: "category", data: trend.labels, boundaryGap: false }, axis),
-        yAxis: Object.assign({ type: "value", minInterval: 1 }, axis),
+        yAxis: yAxes,
         series: trend.series.map(function (s) {
-          return { name: s.name, type: "line", smooth: true, symbolSize: 6, data: s.values };
+          return {
+            name: s.name,
+            type: s.kind === "stock" ? "line" : "bar",
+            smooth: true,
+            symbolSize: 6,
+            yAxisIndex: twoAxes && s.kind !== "stock" ? 1 : 0,
+            data: s.values,
+          };
         }),
       },
       { notMerge: false, replaceMerge: ["series"] }
@@ -227,6 +254,13 @@
 
   function drawAll(payload) {
     state = payload;
+    // With the charts drawn, their tables fold away (still one click from view, and printed).
+    document.querySelectorAll("details.chart-table[open]").forEach(function (d) {
+      if (!d.hasAttribute("data-seen")) {
+        d.setAttribute("data-seen", "");
+        d.open = false;
+      }
+    });
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       var kind = el.getAttribute("data-chart");
       if (kind === "trend") drawTrend(el, payload.trend);
@@ -249,26 +283,48 @@
       document.querySelectorAll('[data-figure="' + f.code + '"]').forEach(function (el) {
         var value = el.querySelector("[data-value]");
         var change = el.querySelector("[data-change]");
+        var line = el.querySelector(".figure-change");
         if (value && value.textContent !== f.display) value.textContent = f.display;
-        if (change) {
-          change.textContent = f.change_text || "";
-          change.className = "figure-change " + (f.direction || "");
-        }
+        if (change && change.textContent !== f.change_text) change.textContent = f.change_text;
+        if (line) line.className = "figure-change " + (f.direction || "");
       });
     });
     var stamp = document.querySelector("[data-updated]");
     if (stamp && payload.generated) stamp.textContent = payload.generated;
-    var ticker = document.querySelector("[data-ticker]");
-    if (ticker && payload.children) {
+    var ticker = document.querySelector("[data-ticker] tbody");
+    var table = ticker && ticker.closest("table");
+    if (ticker && payload.children && table.hasAttribute("data-cols")) {
+      // Rows in the payload's order, updated in place; new children get a row, gone ones lose it.
+      var cols = table.getAttribute("data-cols").split(",");
+      var existing = {};
       ticker.querySelectorAll("[data-child]").forEach(function (row) {
-        var child = payload.children.filter(function (c) {
-          return String(c.id) === row.getAttribute("data-child");
-        })[0];
-        if (!child) return;
+        existing[row.getAttribute("data-child")] = row;
+      });
+      payload.children.forEach(function (child) {
+        var row = existing[String(child.id)];
+        if (!row) {
+          row = document.createElement("tr");
+          row.setAttribute("data-child", String(child.id));
+          var name = document.createElement("td");
+          name.className = "nowrap";
+          row.appendChild(name);
+          cols.forEach(function (code) {
+            var cell = document.createElement("td");
+            cell.className = "num";
+            cell.setAttribute("data-col", code);
+            row.appendChild(cell);
+          });
+        }
+        delete existing[String(child.id)];
+        if (row.firstChild.textContent !== child.name) row.firstChild.textContent = child.name;
         row.querySelectorAll("[data-col]").forEach(function (cell) {
           var text = child.cells[cell.getAttribute("data-col")];
           if (text !== undefined && cell.textContent !== text) cell.textContent = text;
         });
+        ticker.appendChild(row); // moves an existing row into the payload's order
+      });
+      Object.keys(existing).forEach(function (id) {
+        existing[id].remove();
       });
     }
   }
@@ -305,13 +361,28 @@
     });
   }
 
+  // The big screen is laid out at 1920×1080 and scaled to whatever window shows it.
+  function fitScreen() {
+    var frame = document.querySelector("[data-screen-frame]");
+    if (!frame) return;
+    var scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
+    frame.style.transform = scale < 0.999 || scale > 1.001 ? "scale(" + scale + ")" : "";
+  }
+
   function start() {
+    fitScreen();
+    window.addEventListener("resize", fitScreen);
     var payload = readPayload();
     if (!payload || !window.echarts) return;
     document.body.classList.add("charts-on");
     drawAll(payload);
     window.addEventListener("resize", resizeAll);
-    window.addEventListener("beforeprint", resizeAll);
+    window.addEventListener("beforeprint", function () {
+      document.querySelectorAll("details.chart-table").forEach(function (d) {
+        d.open = true;
+      });
+      resizeAll();
+    });
     var screen = document.querySelector("[data-source]");
     if (screen) poll(screen.getAttribute("data-source"), Number(screen.getAttribute("data-refresh")) || 5);
     // The period picker submits itself when its kind changes (a plain form without scripts).
