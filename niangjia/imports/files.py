@@ -25,11 +25,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
+import posixpath
+import re
 import struct
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
@@ -275,7 +281,7 @@ def _inspect_zip(path: Path, size: int) -> None:
                 if _is_xml_part(info.filename):
                     _scan_xml(archive, info)
             _check_structure(archive, names)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
         raise RejectedFile(MSG_CORRUPT) from exc
     except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encryption
         raise RejectedFile(MSG_CORRUPT) from exc
@@ -507,6 +513,9 @@ def _sniff_delimiter(sample: str) -> str:
 
 # --- Reading -----------------------------------------------------------------------------------
 
+# How many rows ``head_rows`` reads by default: enough to find a header below title rows.
+HEAD_ROWS = 30
+
 
 def sheet_names(path: Path, kind: str) -> list[str]:
     """The visible worksheets of a workbook, in order; a CSV file has one, named "CSV"."""
@@ -522,15 +531,27 @@ def read_rows(path: Path, kind: str, *, sheet: str | int = 0) -> Iterator[list[A
 
     xlsx: values as calamine gives them: ``str`` (``""`` for an empty cell), ``float`` for every
     number (ints too: 3 is 3.0; an ID number stored as a number has already lost digits),
-    ``bool``, ``datetime.date``/``datetime``/``time``/``timedelta`` for date-formatted cells;
-    rows are as wide as the sheet's used area. ``sheet`` is a worksheet's name or its index
-    among the visible worksheets (``sheet_names``).
+    ``bool``, ``datetime.date``/``datetime``/``time``/``timedelta`` for date-formatted cells.
+    Rows are as wide as the used area of the sheet (of the slice, for a big sheet read in
+    slices: a later row may be wider than an earlier one). ``sheet`` is a worksheet's name or
+    its index among the visible worksheets (``sheet_names``).
     csv: every value a ``str``; rows as long as the line.
     """
     _check_kind(kind)
     if kind == CSV:
         return _csv_rows(path)
     return _xlsx_rows(path, sheet)
+
+
+def head_rows(
+    path: Path, kind: str, *, sheet: str | int = 0, limit: int = HEAD_ROWS
+) -> list[list[Any]]:
+    """The first ``limit`` rows, as ``read_rows`` gives them, without reading a big sheet
+    through (for finding the header of a million-row file at upload)."""
+    _check_kind(kind)
+    if kind == CSV:
+        return list(itertools.islice(_csv_rows(path), limit))
+    return list(itertools.islice(_xlsx_rows(path, sheet, head=limit), limit))
 
 
 def _check_kind(kind: str) -> None:
@@ -553,17 +574,39 @@ def _visible_sheets(workbook: CalamineWorkbook) -> list[str]:
     ]
 
 
-def _xlsx_rows(path: Path, sheet: str | int) -> Iterator[list[Any]]:
-    with _open_workbook(path) as workbook:
+def _sheet_name(workbook: CalamineWorkbook, sheet: str | int) -> str:
+    if isinstance(sheet, int):
         visible = _visible_sheets(workbook)
-        if isinstance(sheet, int):
-            if not 0 <= sheet < len(visible):
-                raise RejectedFile(f"工作簿中没有第 {sheet + 1} 个工作表。")
-            name = visible[sheet]
-        else:
-            if sheet not in workbook.sheet_names:
-                raise RejectedFile(f"工作簿中没有名为“{sheet}”的工作表。")
-            name = sheet
+        if not 0 <= sheet < len(visible):
+            raise RejectedFile(f"工作簿中没有第 {sheet + 1} 个工作表。")
+        return visible[sheet]
+    if sheet not in workbook.sheet_names:
+        raise RejectedFile(f"工作簿中没有名为“{sheet}”的工作表。")
+    return sheet
+
+
+def _xlsx_rows(path: Path, sheet: str | int, *, head: int | None = None) -> Iterator[list[Any]]:
+    layout = _sheet_layout(path, sheet)
+    if layout is None:
+        # A package laid out otherwise than the slicer expects: calamine finds the sheet.
+        with _open_workbook(path) as workbook:
+            name = _sheet_name(workbook, sheet)
+        yield from _whole_sheet_rows(path, name)
+        return
+    if layout.size > (HEAD_SLICE_FROM if head else layout.slice_bytes):
+        sliced = _SlicedSheet(path, layout)
+        rows = sliced.head(head) if head else sliced.rows()
+        first = next(rows, None)
+        if first is not None or not sliced.fell_back:
+            if first is not None:
+                yield first
+                yield from rows
+            return
+    yield from _whole_sheet_rows(path, layout.name)
+
+
+def _whole_sheet_rows(path: Path, name: str) -> Iterator[list[Any]]:
+    with _open_workbook(path) as workbook:
         try:
             data = workbook.get_sheet_by_name(name)
         except CalamineError as exc:
@@ -580,6 +623,276 @@ def _xlsx_rows(path: Path, sheet: str | int) -> Iterator[list[Any]]:
                 yield padding + row
         else:
             yield from rows
+
+
+# --- Big sheets, read a slice at a time -------------------------------------------------------
+#
+# calamine parses a whole sheet before handing out its first row: a million rows of ten
+# columns take about a gigabyte. A sheet bigger than SLICE_BYTES (uncompressed XML) is cut
+# instead into slices of whole rows, each written with the workbook's small parts (workbook,
+# relationships, styles, shared strings) into a temporary workbook that calamine reads on its
+# own. Rows keep their ``r`` numbers, so every slice places them where they are in the file.
+# A sheet whose rows carry no numbers is read whole.
+
+SLICE_BYTES = 48 * 1024 * 1024
+HEAD_SLICE_FROM = 1024 * 1024
+_PREFIX_MAX = 16 * 1024 * 1024
+_SHEET_DATA = re.compile(rb"<(?:(\w+):)?sheetData\b[^>]*?(/?)>")
+_ROOT = re.compile(rb"<((?:\w+:)?worksheet)\b")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"']?(\d+)")
+_RELATIONSHIPS_NS = "relationships"
+
+
+@dataclass(frozen=True)
+class _SheetLayout:
+    name: str
+    part: str  # the sheet's part in the package
+    size: int  # its uncompressed size
+    support: tuple[str, ...]  # the parts every slice carries
+    support_size: int
+
+    @property
+    def slice_bytes(self) -> int:
+        # Every slice parses the shared strings again: with many of them, fewer, larger slices.
+        return max(SLICE_BYTES, 2 * self.support_size)
+
+
+def _sheet_layout(path: Path, sheet: str | int) -> _SheetLayout | None:
+    """Where the worksheet ``sheet`` (a name, or an index among the visible worksheets) is
+    stored; None when the package is laid out otherwise than the slicer expects."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            workbook = SafeElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = SafeElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {}
+            for rel in rels.iter():
+                if rel.get("Id") and rel.get("Target"):
+                    targets[rel.get("Id")] = (
+                        rel.get("Type", ""),
+                        _part_name(rel.get("Target", "")),
+                    )
+            sheets = []  # (name, part, visible worksheet)
+            for element in workbook.iter():
+                if _local(element.tag) != "sheet":
+                    continue
+                rel_id = next(
+                    (
+                        value
+                        for attribute, value in element.attrib.items()
+                        if _local(attribute) == "id" and _RELATIONSHIPS_NS in attribute
+                    ),
+                    None,
+                )
+                if rel_id not in targets:
+                    return None
+                kind, part = targets[rel_id]
+                visible = kind.endswith("/worksheet") and element.get("state", "visible") == (
+                    "visible"
+                )
+                sheets.append((element.get("name", ""), part, visible))
+            if isinstance(sheet, int):
+                visible_sheets = [item for item in sheets if item[2]]
+                if not 0 <= sheet < len(visible_sheets):
+                    raise RejectedFile(f"工作簿中没有第 {sheet + 1} 个工作表。")
+                name, part, _visible = visible_sheets[sheet]
+            else:
+                found = [item for item in sheets if item[0] == sheet]
+                if not found:
+                    raise RejectedFile(f"工作簿中没有名为“{sheet}”的工作表。")
+                name, part, _visible = found[0]
+            if part not in names:
+                return None
+            support = [
+                "[Content_Types].xml",
+                "_rels/.rels",
+                "xl/workbook.xml",
+                "xl/_rels/workbook.xml.rels",
+            ]
+            for kind, target in targets.values():
+                if kind.endswith(("/styles", "/sharedStrings")) and target in names:
+                    support.append(target)
+            if not all(item in names for item in support):
+                return None
+            return _SheetLayout(
+                name=name,
+                part=part,
+                size=archive.getinfo(part).file_size,
+                support=tuple(support),
+                support_size=sum(archive.getinfo(item).file_size for item in support),
+            )
+    except (zipfile.BadZipFile, KeyError, OSError, DefusedXmlException, SafeElementTree.ParseError):
+        return None
+
+
+def _row_number(tag: re.Match[bytes] | None) -> int | None:
+    if tag is None:
+        return None
+    number = _ROW_NUMBER.search(tag.group(1))
+    return int(number.group(1)) if number else None
+
+
+def _part_name(target: str) -> str:
+    if target.startswith("/"):
+        return target[1:]
+    return posixpath.normpath(posixpath.join("xl", target))
+
+
+class _SlicedSheet:
+    def __init__(self, path: Path, layout: _SheetLayout) -> None:
+        self.path = path
+        self.name = layout.name
+        self.layout = layout
+        self.fell_back = False  # set when the sheet turned out not to be sliceable
+
+    def rows(self) -> Iterator[list[Any]]:
+        return self._rows(limit=None)
+
+    def head(self, limit: int) -> Iterator[list[Any]]:
+        return self._rows(limit=limit)
+
+    def _rows(self, *, limit: int | None) -> Iterator[list[Any]]:
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                support = {name: archive.read(name) for name in self.layout.support}
+                with archive.open(self.layout.part) as stream:
+                    yield from self._slices(stream, support, limit)
+        except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise RejectedFile(MSG_CORRUPT) from exc
+
+    def _slices(
+        self, stream: IO[bytes], support: dict[str, bytes], limit: int | None
+    ) -> Iterator[list[Any]]:
+        pending = bytearray()
+        match = None
+        while match is None:
+            block = stream.read(CHUNK)
+            pending += block
+            match = _SHEET_DATA.search(pending)
+            if not block or (match is None and len(pending) > _PREFIX_MAX):
+                break
+        if match is None or match.group(2) == b"/":
+            self.fell_back = match is None
+            return
+        namespace = match.group(1) + b":" if match.group(1) else b""
+        prefix = bytes(pending[: match.end()])
+        root = _ROOT.search(prefix)
+        if root is None:
+            self.fell_back = True
+            return
+        prefix = _DIMENSION.sub(b"", prefix)
+        close_row = b"</" + namespace + b"row>"
+        open_row = b"<" + namespace + b"row"
+        end_data = b"</" + namespace + b"sheetData>"
+        suffix = end_data + b"</" + root.group(1) + b">"
+        del pending[: match.end()]
+
+        done = 0  # rows handed out so far
+        last_row = 0  # the number of the last row of the previous slice
+        width = 0
+        eof = False
+        final = False
+        first = True
+        # A head is read until it holds ``limit`` rows (at most _PREFIX_MAX bytes): one slice.
+        size = self.layout.slice_bytes if limit is None else _PREFIX_MAX
+        need = size
+        while not final:
+            while len(pending) < need and not eof:
+                block = stream.read(CHUNK)
+                eof = not block
+                pending += block
+                if limit is not None and pending.count(close_row) >= limit:
+                    break
+            end = pending.find(end_data)
+            if 0 <= end <= need:
+                cut, final = end, True
+            else:
+                # The last whole row that fits in the slice, or the first row if one is longer.
+                stop = need if end < 0 else min(need, end)
+                cut = pending.rfind(close_row, 0, stop)
+                if cut < 0:
+                    cut = pending.find(close_row, 0, end if end >= 0 else len(pending))
+                if cut >= 0:
+                    cut += len(close_row)
+                elif end >= 0:
+                    cut, final = end, True
+                elif eof:
+                    raise RejectedFile(MSG_CORRUPT)
+                else:
+                    need = len(pending) + CHUNK
+                    continue
+            need = size
+            with memoryview(pending) as view:
+                sheet_xml = b"".join((prefix, view[:cut], suffix))
+            del pending[:cut]
+            first_tag = _ROW_TAG.search(sheet_xml, len(prefix))
+            if first_tag is None:
+                continue  # no rows in this slice (what followed the last one)
+            if first:
+                first = False
+                if not _ROW_NUMBER.search(first_tag.group(1)):
+                    self.fell_back = True
+                    return
+            # Rows must come in order (as the format requires and Excel writes them): checked
+            # where slices meet, since each slice is placed by its own row numbers.
+            last_tag = _ROW_TAG.match(sheet_xml, sheet_xml.rfind(open_row))
+            first_no = _row_number(first_tag)
+            last_no = _row_number(last_tag)
+            if first_no is None or last_no is None or not last_row < first_no <= last_no:
+                raise RejectedFile(
+                    f"工作表“{self.name}”中的行号缺失或没有按顺序排列，无法读取；"
+                    "请在 Excel 或 WPS 中重新保存后再上传。"
+                )
+            last_row = last_no
+            with self._write_slice(sheet_xml, support) as handle:
+                del sheet_xml
+                for row in self._slice_rows(handle.name, done):
+                    if len(row) < width:
+                        row += [""] * (width - len(row))
+                    else:
+                        width = len(row)
+                    done += 1
+                    yield row
+                    if limit is not None and done >= limit:
+                        return
+
+    def _write_slice(self, sheet_xml: bytes, support: dict[str, bytes]) -> IO[bytes]:
+        """A temporary workbook holding one slice of the sheet, next to the uploaded file."""
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the caller's with
+            dir=self.path.parent, prefix=".slice-", suffix=".xlsx"
+        )
+        try:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as package:
+                for name, data in support.items():
+                    package.writestr(name, data)
+                package.writestr(self.layout.part, sheet_xml)
+            handle.flush()
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    def _slice_rows(self, slice_path: str, done: int) -> Iterator[list[Any]]:
+        """The rows of one slice, from row ``done`` on (calamine pads every slice from the
+        sheet's first row; the rows already handed out are skipped)."""
+        try:
+            workbook = CalamineWorkbook.from_path(slice_path)
+            data = workbook.get_sheet_by_name(self.name)
+        except CalamineError as exc:
+            raise RejectedFile(f"工作表“{self.name}”无法读取：{MSG_CORRUPT}") from exc
+        with workbook:
+            start = data.start
+            if start is None:
+                return
+            rows = itertools.islice(data.iter_rows(), done, None)
+            if start[1]:
+                padding = [""] * start[1]
+                for row in rows:
+                    yield padding + row
+            else:
+                yield from rows
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
@@ -601,6 +914,7 @@ __all__ = [
     "RejectedFile",
     "csv_encoding",
     "format_size",
+    "head_rows",
     "inspect_upload",
     "read_rows",
     "sheet_names",

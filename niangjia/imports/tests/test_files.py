@@ -603,3 +603,192 @@ def test_an_unreadable_workbook_is_a_rejected_file_when_read(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(RejectedFile):
         list(read_rows(path, "xlsx"))
+
+
+# --- Big sheets, read in slices ------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_slices(monkeypatch):
+    """Slices of a few kilobytes, so that a test sheet of a few thousand rows is cut often."""
+    monkeypatch.setattr(files, "SLICE_BYTES", 4096)
+    monkeypatch.setattr(files, "HEAD_SLICE_FROM", 2048)
+
+
+def whole(path: Path, **kwargs) -> list[list]:
+    return list(
+        files._whole_sheet_rows(path, files._sheet_layout(path, kwargs.get("sheet", 0)).name)
+    )
+
+
+def roster_rows(count: int) -> list[list]:
+    rows: list[list] = [
+        ["某某公司会员花名册"],
+        [],
+        ["序号", "姓名", "身份证号码", "入会日期", "备注"],
+    ]
+    for n in range(count):
+        row = [n + 1, f"会员{n}", f"4201021990{n:08d}", datetime.date(2020, 1, 1 + n % 28)]
+        if n % 7 == 0:
+            row.append("备注" * (n % 5))
+        if n % 50 == 0:
+            row = []  # an empty row in the middle
+        rows.append(row)
+    return rows
+
+
+def test_a_big_sheet_read_in_slices_gives_the_same_rows_as_read_whole(tmp_path, small_slices):
+    path = write_xlsx(tmp_path / "a.xlsx", roster_rows(3000), origin=(2, 2), merge=["B2:F2"])
+    layout = files._sheet_layout(path, 0)
+    assert layout.size > 20 * layout.slice_bytes  # really cut into many slices
+    sliced = list(read_rows(path, "xlsx"))
+    expected = whole(path)
+    assert len(sliced) == len(expected) == 3004
+    for got, want in zip(sliced, expected, strict=True):
+        assert got[: len(want)] == want
+        assert all(cell == "" for cell in got[len(want) :])
+    assert sliced[3] == ["", "序号", "姓名", "身份证号码", "入会日期", "备注"]
+    assert sliced[4][:5] == ["", "", "", "", ""]  # row n % 50 == 0 is empty
+    assert sliced[5][1:5] == [2.0, "会员1", "420102199000000001", datetime.date(2020, 1, 2)]
+
+
+def test_slices_leave_no_temporary_files_behind(tmp_path, small_slices):
+    path = write_xlsx(tmp_path / "a.xlsx", roster_rows(1000))
+    rows = read_rows(path, "xlsx")
+    next(rows)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".slice-")]
+    rows.close()
+    list(read_rows(path, "xlsx"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xlsx"]
+
+
+def test_a_sheet_of_shared_strings_is_read_in_slices(tmp_path, small_slices, monkeypatch):
+    strings = ["姓名", "身份证号码"] + [f"会员{n}" for n in range(2000)]
+    rows = "".join(
+        f'<row r="{n + 2}"><c r="A{n + 2}" t="s"><v>{n + 2}</v></c>'
+        f'<c r="B{n + 2}"><v>{n}</v></c></row>'
+        for n in range(2000)
+    )
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<dimension ref="A1:B2001"/><sheetData>'
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+        f"{rows}</sheetData><mergeCells/></worksheet>"
+    )
+    path = write_workbook(
+        tmp_path / "a.xlsx",
+        **{"xl/worksheets/sheet1.xml": sheet, "xl/sharedStrings.xml": shared_strings(strings)},
+    )
+    monkeypatch.setattr(files, "SLICE_BYTES", 2048)
+    layout = files._sheet_layout(path, 0)
+    monkeypatch.setattr(type(layout), "slice_bytes", property(lambda self: 2048))
+    got = list(read_rows(path, "xlsx"))
+    assert got == whole(path)
+    assert got[0] == ["姓名", "身份证号码"]
+    assert got[-1] == ["会员1999", 1999.0]
+
+
+def test_a_sheet_with_prefixed_tags_is_read_in_slices(tmp_path, small_slices):
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rows = "".join(
+        f'<x:row r="{n}"><x:c r="A{n}" t="inlineStr"><x:is><x:t>第{n}行</x:t></x:is></x:c></x:row>'
+        for n in range(1, 1500)
+    )
+    sheet = f'<x:worksheet xmlns:x="{ns}"><x:sheetData>{rows}</x:sheetData></x:worksheet>'
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    got = list(read_rows(path, "xlsx"))
+    assert len(got) == 1499
+    assert got[0] == ["第1行"]
+    assert got[-1] == ["第1499行"]
+
+
+def test_a_big_sheet_whose_rows_carry_no_numbers_is_read_whole(tmp_path, small_slices):
+    rows = "".join(
+        f'<row><c t="inlineStr"><is><t>第{n}行</t></is></c></row>' for n in range(1, 1500)
+    )
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    )
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    got = list(read_rows(path, "xlsx"))
+    assert len(got) == 1499
+    assert got[-1] == ["第1499行"]
+    assert files.head_rows(path, "xlsx", limit=3) == [["第1行"], ["第2行"], ["第3行"]]
+
+
+def test_rows_out_of_order_across_slices_are_refused(tmp_path, small_slices):
+    numbers = [*range(1, 1500), 3]
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>第{n}行</t></is></c></row>' for n in numbers
+    )
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    )
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    with pytest.raises(RejectedFile, match="没有按顺序排列"):
+        list(read_rows(path, "xlsx"))
+
+
+def test_an_empty_big_sheet_has_no_rows(tmp_path, small_slices):
+    columns = '<col min="1" max="1" width="9"/>' * 400
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<cols>{columns}</cols><sheetData/></worksheet>"
+    )
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    assert files._sheet_layout(path, 0).size > 4096
+    assert list(read_rows(path, "xlsx")) == []
+
+
+def test_a_row_longer_than_a_slice_is_read_whole(tmp_path, small_slices):
+    long_text = "长" * 5000
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>{long_text if n == 700 else n}</t></is></c></row>'
+        for n in range(1, 1500)
+    )
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    )
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    got = list(read_rows(path, "xlsx"))
+    assert len(got) == 1499
+    assert got[699] == [long_text]
+    assert got[700] == ["701"]
+
+
+def test_head_rows_reads_only_the_top_of_a_big_sheet(tmp_path, small_slices, monkeypatch):
+    path = write_xlsx(tmp_path / "a.xlsx", roster_rows(3000))
+    read = []
+    original = files._SlicedSheet._slice_rows
+
+    def counting(self, slice_path, done):
+        read.append(slice_path)
+        return original(self, slice_path, done)
+
+    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    head = files.head_rows(path, "xlsx")
+    assert len(head) == files.HEAD_ROWS
+    assert head == whole(path)[: files.HEAD_ROWS]
+    assert len(read) == 1
+
+
+def test_head_rows_of_a_small_sheet_and_of_a_csv(tmp_path):
+    path = write_xlsx(tmp_path / "a.xlsx", [["姓名"], ["张三"]])
+    assert files.head_rows(path, "xlsx") == [["姓名"], ["张三"]]
+    text = tmp_path / "a.csv"
+    text.write_text("".join(f"{n}\n" for n in range(100)), encoding="utf-8")
+    assert files.head_rows(text, "csv", limit=3) == [["0"], ["1"], ["2"]]
+
+
+def test_a_corrupt_slice_of_a_big_sheet_is_refused(tmp_path, small_slices):
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(1, 1500))
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData>{rows}<row r="1500"><c r="A1500"><v>1</v><c></row></sheetData></worksheet>'
+    )
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    with pytest.raises(RejectedFile):
+        list(read_rows(path, "xlsx"))
