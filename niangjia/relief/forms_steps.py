@@ -539,7 +539,7 @@ def available_steps(
             entries.append(StepEntry(step, bound[1], open=True))
         else:
             entries.append(StepEntry(step, _initial_form(step, file, page)))
-    if bound is None:
+    if not any(entry.open for entry in entries):
         for entry in entries:
             if entry.step.slug not in ("note", "reject", "objection", "annual-review"):
                 entry.open = True

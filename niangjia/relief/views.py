@@ -395,7 +395,11 @@ def file_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     file = get_scoped_or_404(HardshipFile, user, Action.CHANGE, pk=pk)
     form = spec.form(request.POST, file=file)
     conflict = False
-    if form.is_valid():
+    if form.is_valid() and form.started_version not in (None, file.version):
+        # The page was opened before someone else acted on the file: nothing is done, and
+        # the page shows the file as it is now.
+        conflict = True
+    elif form.is_valid():
         try:
             message = spec.run(user, file, form)
         except ValidationError as exc:
