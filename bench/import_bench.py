@@ -84,7 +84,7 @@ def _rss_mb() -> float:
     return max(own, children) / 1024
 
 
-def _target() -> tuple[Any, list[Any], Any]:
+def _target() -> tuple[Any, list[Any], Any, set[str]]:
     from django.db.models import Count
 
     from niangjia.orgs.choices import UnionLevel, UnionStatus
@@ -121,11 +121,17 @@ def _target() -> tuple[Any, list[Any], Any]:
         .exclude(path__startswith=best.path)
         .first()
     )
-    return best, usable, other
+    return best, usable, other, dup_names
 
 
 def write_workbook(
-    path: Path, *, rows: int, unions: list[Any], seed: int, first_person: int
+    path: Path,
+    *,
+    rows: int,
+    unions: list[Any],
+    duplicated: set[str],
+    seed: int,
+    first_person: int,
 ) -> tuple[Expected, list[int]]:
     """The members workbook; returns what the import must find and the people to pre-register
     as members elsewhere (the conflicts)."""
@@ -137,7 +143,10 @@ def write_workbook(
     expected = Expected(rows=rows)
     conflicts: list[int] = []
     today = datetime.date.today()
-    union_labels = [u.uscc if u.uscc and rng.random() < 0.5 else u.name for u in unions]
+    union_labels = [
+        u.uscc if u.uscc and (rng.random() < 0.5 or u.name in duplicated) else u.name
+        for u in unions
+    ]
 
     def generate() -> Any:
         previous_ids: list[str] = []
@@ -317,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     from niangjia.accounts.models import User
 
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    province, unions, other = _target()
+    province, unions, other, duplicated = _target()
     user = User.objects.filter(username="bench_national").first()
     if user is None:
         raise BenchError("缺少基准账号 bench_national：请先运行 make bench-data")
@@ -330,7 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     path = WORK_DIR / f"members-{args.rows}-{args.seed}.xlsx"
     t = time.perf_counter()
     expected, conflicts = write_workbook(
-        path, rows=args.rows, unions=unions, seed=args.seed, first_person=PERSON_BASE
+        path,
+        rows=args.rows,
+        unions=unions,
+        duplicated=duplicated,
+        seed=args.seed,
+        first_person=PERSON_BASE,
     )
     print(
         f"  workbook {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s",

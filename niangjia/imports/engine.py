@@ -185,6 +185,7 @@ def build_checker(run: ImportRun) -> MemberRowChecker:
         unions_by_name=by_name,
         unions_by_code=by_code,
         today=timezone.localdate(),
+        copy_lines=connection.vendor == "postgresql",
     )
 
 
@@ -229,6 +230,7 @@ _COMPARED = (
     "join_date",
 )
 _COMPARED_INDEX = [F[name] for name in _COMPARED]
+_EMPLOYER_NAME = F["employer_name"]
 
 
 def member_dry_run(
@@ -270,6 +272,11 @@ def member_dry_run(
             pool.terminate()
             pool.join()
     writer.close()
+    if connection.vendor == "postgresql":
+        # Fresh statistics for the commit's joins over the staged rows (without them the
+        # planner takes the freshly filled table for empty and loops over it).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {StagedMember._meta.db_table}")
     return tally
 
 
@@ -324,14 +331,12 @@ def _stage_batch(
                 problems.append(_problem(run, item.row_no, Outcome.ERROR, [reason], None))
                 continue
             employer_id = employer_ids.get(item.row_no)
-            if employer_id is not None:
-                item.values[F["employer_name"]] = ""
             outcome, member_id, why = _classify(item, employer_id, existing)
             if outcome == Outcome.CONFLICT:
                 problems.append(_problem(run, item.row_no, Outcome.CONFLICT, [why], None))
                 continue
             tally.add(outcome)
-            writer.add(item.row_no, outcome, member_id, employer_id, item.values)
+            writer.add(item, outcome, member_id, employer_id)
     if problems:
         # Problem rows found after checking keep their original cells too.
         raw_by_row = {item.row_no: item.raw for item in checked}
@@ -432,8 +437,20 @@ def _existing_members(good: list[CheckedRow]) -> dict[str, tuple[Any, ...]]:
     # country, and that is exactly the conflict the import must find. Only the comparison
     # columns and the holding union's name are read; nothing of it is shown unmasked.
     hashes = [item.values[F["id_hash"]] for item in good]
-    fields = ("id_hash", "pk", "status", "union__name", "id_masked", *_COMPARED_MODEL)
     found: dict[str, tuple[Any, ...]] = {}
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"m.{name}" for name in _COMPARED_MODEL)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT m.id_hash, m.id, m.status, u.name, m.id_masked, {columns}"
+                f" FROM {Member._meta.db_table} m JOIN {Union._meta.db_table} u"
+                f" ON u.id = m.union_id WHERE m.id_hash = ANY(%s)",
+                [hashes],
+            )
+            for row in cursor.fetchall():
+                found[row[0]] = row
+        return found
+    fields = ("id_hash", "pk", "status", "union__name", "id_masked", *_COMPARED_MODEL)
     for start in range(0, len(hashes), 2000):
         for row in Member.objects.filter(id_hash__in=hashes[start : start + 2000]).values_list(
             *fields
@@ -465,8 +482,12 @@ def _classify(
             "如确已调动，请由原工会办理会籍转接",
         )
     current = row[5:]
+    values = item.values
     for position, index in enumerate(_COMPARED_INDEX):
-        if current[position] != item.values[index]:
+        expected = values[index]
+        if index == _EMPLOYER_NAME and employer_id is not None:
+            expected = ""
+        if current[position] != expected:
             return Outcome.UPDATE, pk, ""
     if current[-1] != employer_id:
         return Outcome.UPDATE, pk, ""
@@ -507,18 +528,20 @@ class _StagingWriter:
         self.rows: list[Any] = []
 
     def add(
-        self,
-        row_no: int,
-        outcome: str,
-        member_id: int | None,
-        employer_id: int | None,
-        values: list[Any],
+        self, item: CheckedRow, outcome: str, member_id: int | None, employer_id: int | None
     ) -> None:
+        # The employer's name is kept as the file gives it; the commit writes it only when
+        # no registered employer was found (Member.employer_name is for unregistered ones).
         if self.postgres:
-            head = f"{self.run_id}\t{row_no}\t{outcome}\t{_copy_text(member_id)}\t{_copy_text(employer_id)}\t"
-            self.rows.append(head + "\t".join([_copy_text(v) for v in values]) + "\n")
+            line = item.line or "\t".join([_copy_text(v) for v in item.values])
+            self.rows.append(
+                f"{self.run_id}\t{item.row_no}\t{outcome}\t{_copy_text(member_id)}"
+                f"\t{_copy_text(employer_id)}\t{line}\n"
+            )
         else:
-            self.rows.append((self.run_id, row_no, outcome, member_id, employer_id, *values))
+            self.rows.append(
+                (self.run_id, item.row_no, outcome, member_id, employer_id, *item.values)
+            )
 
     def flush(self) -> None:
         if not self.rows:
@@ -703,7 +726,12 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkRe
             rng,
         )
         cols = ", ".join(_MEMBER_INSERT_COLUMNS)
-        select_cols = ", ".join(f"s.{c}" for c in _MEMBER_INSERT_COLUMNS)
+        select_cols = ", ".join(
+            "CASE WHEN s.employer_id IS NULL THEN s.employer_name ELSE '' END"
+            if c == "employer_name"
+            else f"s.{c}"
+            for c in _MEMBER_INSERT_COLUMNS
+        )
         insert_head = (
             f"INSERT INTO {members} ({cols}, status, status_changed_on, created_at, updated_at)"
             f" SELECT {select_cols}, 'active', %s, %s, %s FROM {staged} s"
@@ -846,6 +874,8 @@ def _commit_updates(
             if isinstance(value, memoryview):
                 value = bytes(value)
             setattr(member, name, value)
+        if row.employer_id is not None:
+            member.employer_name = ""
         if rejoining:
             member.status = MemberStatus.ACTIVE
             member.status_changed_on = today

@@ -17,8 +17,10 @@ text table:
 
 ``read_rows`` then yields every row of a sheet as a list of raw values, from the spreadsheet's
 first row (row ``n`` of the file is the ``n``-th item), so row numbers in messages are the ones
-the cadre sees. Workbooks are read by calamine (Rust): a sheet is parsed in one pass, then its
-rows are handed out one by one; CSV through the ``csv`` module.
+the cadre sees; ``head_rows`` gives only the first ones (finding the header at upload).
+Workbooks are read by calamine (Rust), which parses a whole sheet before handing out a row: a
+big sheet is therefore cut into slices of whole rows, each parsed on its own (see "Big
+sheets" below), so memory stays at a fraction of the sheet's. CSV goes through ``csv``.
 """
 
 from __future__ import annotations

@@ -159,6 +159,7 @@ class CheckedRow:
     employer_uscc: str
     employer_name: str
     raw: list[Any]
+    line: str = ""
 
 
 @dataclass
@@ -168,12 +169,43 @@ class RowProblem:
     raw: list[Any]
 
 
+# The fields a row is read for, in the order ``MemberRowChecker.check`` unpacks them.
+ROW_KEYS = (
+    "name",
+    "id_type",
+    "id_number",
+    "phone",
+    "sex",
+    "ethnic_group",
+    "education",
+    "household",
+    "employment_form",
+    "gig_occupation",
+    "occupation",
+    "employer_name",
+    "employer_uscc",
+    "union",
+    "join_date",
+    "status",
+)
+_RESIDENT = str(IdType.RESIDENT)
+_PASSPORT = str(IdType.PASSPORT)
+_URBAN = str(Household.URBAN)
+_STANDARD = str(EmploymentForm.STANDARD)
+_GIG = str(EmploymentForm.GIG)
+_OTHER_GIG = str(GigOccupation.OTHER)
+_ACTIVE_SPELLINGS = frozenset({str(MemberStatus.ACTIVE), "在会", "在职", "正常"})
+_EMPTY = (None, "")
+
+
 @dataclass
 class MemberRowChecker:
     """Turns raw rows into ``CheckedRow`` or ``RowProblem``; see the module docstring.
 
     ``columns`` maps a field key to (column index, the header as the file writes it): the
-    messages name the column by the header the cadre sees.
+    messages name the column by the header the cadre sees. With ``copy_lines`` a checked row
+    also carries its staged values as a line of PostgreSQL COPY text, made here (in the
+    checking processes) rather than in the process that writes them.
     """
 
     columns: dict[str, tuple[int, str]]
@@ -181,48 +213,77 @@ class MemberRowChecker:
     unions_by_name: dict[str, list[UnionTarget]]
     unions_by_code: dict[str, UnionTarget]
     today: datetime.date
-    _get: dict[str, Any] = field(init=False, repr=False)
+    copy_lines: bool = False
+    _positions: list[int] = field(init=False, repr=False)
+    _width: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._get = {key: index for key, (index, _header) in self.columns.items()}
+        self._positions = [self.columns[key][0] if key in self.columns else -1 for key in ROW_KEYS]
+        self._width = max(self._positions) + 1
+        self._has_uscc = "employer_uscc" in self.columns
+        self._id_hash = crypto.hasher(purpose=ID_PURPOSE)
+        self._phone_hash = crypto.hasher(purpose=PHONE_PURPOSE)
+        self._seal_id = crypto.sealer(purpose=ID_PURPOSE)
+        self._seal_phone = crypto.sealer(purpose=PHONE_PURPOSE)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The bound crypto closures are rebuilt where the checker is unpickled.
+        state = self.__dict__.copy()
+        for name in ("_id_hash", "_phone_hash", "_seal_id", "_seal_phone"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     def header(self, key: str) -> str:
         return self.columns[key][1] if key in self.columns else key
 
-    def _cell(self, raw: list[Any], key: str) -> Any:
-        index = self._get.get(key)
-        if index is None or index >= len(raw):
-            return None
-        return raw[index]
-
     def check(self, row_no: int, raw: list[Any]) -> CheckedRow | RowProblem:
+        if len(raw) < self._width:
+            raw = [*raw, *([None] * (self._width - len(raw)))]
+        (
+            name_cell,
+            type_cell,
+            id_cell,
+            phone_cell,
+            sex_cell,
+            ethnic_cell,
+            education_cell,
+            household_cell,
+            form_cell,
+            gig_cell,
+            occupation_cell,
+            employer_cell,
+            uscc_cell,
+            union_cell,
+            join_cell,
+            status_cell,
+        ) = [raw[i] if i >= 0 else None for i in self._positions]
         problems: list[str] = []
+        header = self.header
 
-        def fail(key: str, reason: str) -> None:
-            problems.append(f"「{self.header(key)}」{reason}")
-
-        cell = self._cell
-        name = normalise.person_name(cell(raw, "name"))
+        name = normalise.person_name(name_cell)
         if not name:
-            fail("name", "未填写")
+            problems.append(f"「{header('name')}」未填写")
         elif len(name) > NAME_MAX:
-            fail("name", f"超过 {NAME_MAX} 个字")
+            problems.append(f"「{header('name')}」超过 {NAME_MAX} 个字")
 
-        id_type = IdType.RESIDENT
-        raw_type = cell(raw, "id_type")
-        if raw_type not in (None, ""):
+        id_type = _RESIDENT
+        if type_cell not in _EMPTY:
             try:
-                id_type = ID_TYPES(raw_type)
+                id_type = ID_TYPES(type_cell)
             except CellError as exc:
-                fail("id_type", str(exc))
+                problems.append(f"「{header('id_type')}」{exc}")
         number = ""
         sex = ""
         birth: datetime.date | None = None
         try:
-            number = normalise.id_number_text(cell(raw, "id_number"))
+            number = normalise.id_number_text(id_cell)
             if not number:
                 raise CellError("未填写")
-            if id_type == IdType.PASSPORT:
+            if id_type == _PASSPORT:
                 if not (5 <= len(number) <= 17 and number.isalnum() and number.isascii()):
                     raise CellError("护照号码应为 5 至 17 位字母或数字")
             else:
@@ -231,97 +292,107 @@ class MemberRowChecker:
                 )
         except CellError as exc:
             number = ""
-            fail("id_number", str(exc))
+            problems.append(f"「{header('id_number')}」{exc}")
 
-        raw_sex = cell(raw, "sex")
-        if raw_sex not in (None, ""):
+        if sex_cell not in _EMPTY:
             try:
-                given = SEXES(raw_sex)
-                if sex and given != sex:
-                    fail("sex", f"与身份证号码不符（号码表明为{Sex(sex).label}）")
-                sex = given
+                given = SEXES(sex_cell)
             except CellError as exc:
-                fail("sex", str(exc))
+                problems.append(f"「{header('sex')}」{exc}")
+            else:
+                if sex and given != sex:
+                    problems.append(
+                        f"「{header('sex')}」与身份证号码不符（号码表明为{Sex(sex).label}）"
+                    )
+                sex = given
 
         phone = ""
         try:
-            phone = normalise.mobile_phone(cell(raw, "phone"))
+            phone = normalise.mobile_phone(phone_cell)
         except CellError as exc:
-            fail("phone", str(exc))
+            problems.append(f"「{header('phone')}」{exc}")
 
-        def coded(key: str, codes: Codes, default: str) -> str:
-            value = cell(raw, key)
-            if value is None or value == "":
-                return default
+        ethnic = "01"
+        if ethnic_cell not in _EMPTY:
             try:
-                return codes(value)
+                ethnic = ETHNIC(ethnic_cell)
             except CellError as exc:
-                fail(key, str(exc))
-                return default
+                problems.append(f"「{header('ethnic_group')}」{exc}")
+        education = ""
+        if education_cell not in _EMPTY:
+            try:
+                education = EDUCATION(education_cell)
+            except CellError as exc:
+                problems.append(f"「{header('education')}」{exc}")
+        household = _URBAN
+        if household_cell not in _EMPTY:
+            try:
+                household = HOUSEHOLDS(household_cell)
+            except CellError as exc:
+                problems.append(f"「{header('household')}」{exc}")
+        gig = ""
+        if gig_cell not in _EMPTY:
+            try:
+                gig = GIG_OCCUPATIONS(gig_cell)
+            except CellError as exc:
+                problems.append(f"「{header('gig_occupation')}」{exc}")
+        form = _GIG if gig else _STANDARD
+        if form_cell not in _EMPTY:
+            try:
+                form = EMPLOYMENT_FORMS(form_cell)
+            except CellError as exc:
+                problems.append(f"「{header('employment_form')}」{exc}")
+        if form == _GIG and not gig:
+            gig = _OTHER_GIG
+        if form == _STANDARD and gig:
+            problems.append(f"「{header('gig_occupation')}」只有新就业形态劳动者填写此列")
 
-        ethnic = coded("ethnic_group", ETHNIC, "01")
-        education = coded("education", EDUCATION, "")
-        household = coded("household", HOUSEHOLDS, Household.URBAN)
-        gig = coded("gig_occupation", GIG_OCCUPATIONS, "")
-        form = coded(
-            "employment_form",
-            EMPLOYMENT_FORMS,
-            EmploymentForm.GIG if gig else EmploymentForm.STANDARD,
-        )
-        if form == EmploymentForm.GIG and not gig:
-            gig = GigOccupation.OTHER
-        if form == EmploymentForm.STANDARD and gig:
-            fail("gig_occupation", "只有新就业形态劳动者填写此列")
-
-        occupation = normalise.text(cell(raw, "occupation"))
+        occupation = normalise.text(occupation_cell) if occupation_cell not in _EMPTY else ""
         if len(occupation) > OCCUPATION_MAX:
-            fail("occupation", f"超过 {OCCUPATION_MAX} 个字")
-        employer_name = normalise.text(cell(raw, "employer_name"))
+            problems.append(f"「{header('occupation')}」超过 {OCCUPATION_MAX} 个字")
+        employer_name = normalise.text(employer_cell) if employer_cell not in _EMPTY else ""
         if len(employer_name) > EMPLOYER_NAME_MAX:
-            fail("employer_name", f"超过 {EMPLOYER_NAME_MAX} 个字")
+            problems.append(f"「{header('employer_name')}」超过 {EMPLOYER_NAME_MAX} 个字")
         employer_uscc = ""
-        if "employer_uscc" in self._get:
-            employer_uscc = normalise.compact(cell(raw, "employer_uscc"))
+        if self._has_uscc and uscc_cell not in _EMPTY:
+            employer_uscc = normalise.compact(uscc_cell)
             if employer_uscc and len(employer_uscc) != 18:
-                fail("employer_uscc", "统一社会信用代码应为 18 位")
+                problems.append(f"「{header('employer_uscc')}」统一社会信用代码应为 18 位")
 
-        union = self._union(cell(raw, "union"), fail)
+        union = self._union(union_cell, problems)
 
         join_date: datetime.date | None = None
         try:
-            join_date = normalise.date(cell(raw, "join_date"))
+            join_date = normalise.date(join_cell)
         except CellError as exc:
-            fail("join_date", str(exc))
+            problems.append(f"「{header('join_date')}」{exc}")
         else:
             if join_date is None:
                 join_date = self.today
             elif join_date > self.today:
-                fail("join_date", "不能晚于今天")
+                problems.append(f"「{header('join_date')}」不能晚于今天")
             elif birth is not None and join_date < birth:
-                fail("join_date", "早于出生日期")
+                problems.append(f"「{header('join_date')}」早于出生日期")
 
-        status = cell(raw, "status")
-        if status not in (None, "") and normalise.text(status) not in (
-            MemberStatus.ACTIVE.label,
-            MemberStatus.ACTIVE,
-            "在职",
-            "正常",
-        ):
-            fail("status", "名册只能登记在会会员；退会、保留会籍等请在会员页面办理")
+        if status_cell not in _EMPTY and normalise.text(status_cell) not in _ACTIVE_SPELLINGS:
+            problems.append(
+                f"「{header('status')}」名册只能登记在会会员；退会、保留会籍等请在会员页面办理"
+            )
 
         if problems:
             return RowProblem(row_no, problems, raw)
         assert union is not None and join_date is not None
+        id_hash = self._id_hash(number)
         values = [
             name,
             id_type,
-            crypto.encrypt(number, purpose=ID_PURPOSE),
-            crypto.keyed_hash(number, purpose=ID_PURPOSE),
+            self._seal_id(number),
+            id_hash,
             mask_id_number(number),
             sex,
             birth,
-            crypto.encrypt(phone, purpose=PHONE_PURPOSE),
-            crypto.keyed_hash(phone, purpose=PHONE_PURPOSE),
+            self._seal_phone(phone),
+            self._phone_hash(phone),
             mask_phone(phone),
             ethnic,
             education,
@@ -334,25 +405,57 @@ class MemberRowChecker:
             union.path,
             join_date,
         ]
-        return CheckedRow(row_no, values, employer_uscc, employer_name, raw)
+        line = copy_line(values) if self.copy_lines else ""
+        return CheckedRow(row_no, values, employer_uscc, employer_name, raw, line)
 
-    def _union(self, value: Any, fail: Any) -> UnionTarget | None:
-        spelled = normalise.text(value)
+    def _union(self, value: Any, problems: list[str]) -> UnionTarget | None:
+        spelled = normalise.text(value) if value not in _EMPTY else ""
         if not spelled:
             if self.default_union is None:
-                fail("union", "未填写（本次导入的工会下有多个基层工会，须逐行注明）")
+                problems.append(
+                    f"「{self.header('union')}」未填写（本次导入的工会下有多个基层工会，须逐行注明）"
+                )
             return self.default_union
-        code = spelled.upper()
-        if len(code) == 18 and code in self.unions_by_code:
-            return self.unions_by_code[code]
+        if len(spelled) == 18:
+            found_code = self.unions_by_code.get(spelled.upper())
+            if found_code is not None:
+                return found_code
         found = self.unions_by_name.get(union_key(spelled))
         if not found:
-            fail("union", f"“{spelled}”不是本次导入范围内可接收会员的工会")
+            problems.append(
+                f"「{self.header('union')}」“{spelled}”不是本次导入范围内可接收会员的工会"
+            )
             return None
         if len(found) > 1:
-            fail("union", f"“{spelled}”在导入范围内有同名工会，请改填工会的统一社会信用代码")
+            problems.append(
+                f"「{self.header('union')}」“{spelled}”在导入范围内有同名工会，请改填工会的统一社会信用代码"
+            )
             return None
         return found[0]
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return (
+                value.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+            )
+        return value
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def copy_line(values: list[Any]) -> str:
+    """The staged values as the tail of a line of PostgreSQL COPY text (no newline)."""
+    return "\t".join([_copy_value(v) for v in values])
 
 
 def union_key(name: str) -> str:

@@ -31,6 +31,10 @@ def text(value: Any) -> str:
         if not value.isascii():
             value = unicodedata.normalize("NFKC", value)
         value = value.strip()
+        if value.startswith("'"):
+            # Typed before a number to keep it as text in Excel, or added by a spreadsheet
+            # export's formula guard: never part of the value.
+            value = value[1:].lstrip()
         if "  " in value or "\t" in value or "\n" in value or "\r" in value:
             value = _SPACES.sub(" ", value)
         return value

@@ -13,6 +13,7 @@ def test_text_turns_full_width_into_half_width_and_squeezes_spaces():
     assert normalise.text("武汉  市\t江岸区") == "武汉 市 江岸区"
     assert normalise.text(None) == ""
     assert normalise.text(12.0) == "12"
+    assert normalise.text("'420102199001011234") == "420102199001011234"
 
 
 def test_chinese_names_lose_their_spaces_and_keep_one_middle_dot():
