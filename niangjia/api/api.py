@@ -14,6 +14,7 @@ from niangjia.api.errors import install_handlers, translate_pydantic
 from niangjia.jobs import api as jobs
 from niangjia.members.api import applications, ceremonies, members, transfers
 from niangjia.orgs.api import employers, regions, unions
+from niangjia.relief.api import endpoints as relief
 from niangjia.stats.api import stats
 from niangjia.verification.api import endpoints as verification
 
@@ -58,3 +59,4 @@ api.add_router("/ceremonies", ceremonies.router)
 api.add_router("/verification", verification.router)
 api.add_router("/jobs", jobs.router)
 api.add_router("/stats", stats.router)
+api.add_router("/relief", relief.router)

@@ -11,6 +11,7 @@ Lists
     ``relapse_checks_due(user=, on=)``         re-checks of exited households due by ``on``
     ``batch_list(user=, …)`` / ``batch_payments(batch=, …)``
     ``fund_list(user=, year=)``                funds with their balances
+    ``threshold_list`` / ``category_rule_list`` / ``assistance_rule_list`` (user=)
 
 Figures per subtree (for the statistics module; plain values, no model instances)
     ``files_by(user=, dimension=, within=, states=)``          {value: count}
@@ -44,12 +45,15 @@ from niangjia.relief.choices import (
 )
 from niangjia.relief.models import (
     Assistance,
+    AssistanceRule,
     BatchPayment,
+    CategoryRule,
     DisbursementBatch,
     FileEvent,
     Fund,
     HardshipFile,
     LedgerEntry,
+    LivingThreshold,
     PlanMeasure,
     RelapseCheck,
 )
@@ -277,6 +281,30 @@ def fund_list(*, user: Any, year: int | None = None) -> QuerySet[Fund]:
     if year is not None:
         rows = rows.filter(year=year)
     return rows.select_related("union", "parent").order_by("-year", "union__path", "id")
+
+
+def threshold_list(*, user: Any) -> QuerySet[LivingThreshold]:
+    return (
+        LivingThreshold.objects.restrict(user, Action.VIEW)
+        .select_related("region", "union")
+        .order_by("region__code", "-year")
+    )
+
+
+def category_rule_list(*, user: Any) -> QuerySet[CategoryRule]:
+    return (
+        CategoryRule.objects.restrict(user, Action.VIEW)
+        .select_related("province", "union")
+        .order_by("union__path", "-valid_from")
+    )
+
+
+def assistance_rule_list(*, user: Any) -> QuerySet[AssistanceRule]:
+    return (
+        AssistanceRule.objects.restrict(user, Action.VIEW)
+        .select_related("province", "union")
+        .order_by("union__path", "-year", "assistance_type")
+    )
 
 
 # --- Figures per subtree
