@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "niangjia.members",
     "niangjia.verification",
     "niangjia.jobs",
+    "niangjia.exports",
     "niangjia.relief",
     "niangjia.stats",
     "niangjia.web",
@@ -219,6 +220,16 @@ JOBS_INLINE = env.bool("JOBS_INLINE", False)
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", 30, min_value=3, max_value=3600)
 # Runs after which a job whose worker keeps dying fails instead of being queued again.
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", 5, min_value=1, max_value=100)
+
+# --- Exports (niangjia/exports): bigger exports are written by a background job and stored
+# here (private, downloaded by their owner only) for EXPORT_KEEP_HOURS; an unmasked export of
+# more than EXPORT_UNMASKED_APPROVAL_ROWS rows needs the approval of a higher union's admin.
+EXPORT_DIR = Path(env.str("EXPORT_DIR", str(VAR_DIR / "exports")))
+EXPORT_INLINE_ROWS = env.int("EXPORT_INLINE_ROWS", 5000, min_value=0, max_value=1_000_000)
+EXPORT_UNMASKED_APPROVAL_ROWS = env.int(
+    "EXPORT_UNMASKED_APPROVAL_ROWS", 1000, min_value=0, max_value=1_000_000
+)
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", 24, min_value=1, max_value=24 * 90)
 
 LOGGING = {
     "version": 1,

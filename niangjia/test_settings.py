@@ -23,3 +23,5 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Uploaded rosters of the tests go to a throwaway directory.
 IMPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-imports-"))
+# Stored exports of the tests go to a throwaway directory.
+EXPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-exports-"))

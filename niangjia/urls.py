@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("niangjia.audit.urls")),
     path("jobs/", include("niangjia.jobs.urls")),
     path("jobs/", include("niangjia.jobs.urls")),
+    path("exports/", include("niangjia.exports.urls")),
     path("stats/", include("niangjia.stats.urls")),
     path("api/v1/", include("niangjia.api.urls")),
     path("j/", include("niangjia.members.urls_public")),

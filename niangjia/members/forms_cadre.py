@@ -438,13 +438,3 @@ class RefuseForm(forms.Form):
         if not reason:
             raise ValidationError("请填写“拒收原因”", code="required")
         return reason
-
-
-class ExportRevealForm(forms.Form):
-    reason = forms.CharField(label="导出明文的理由", max_length=200, required=False)
-
-    def clean_reason(self) -> str:
-        reason = (self.cleaned_data.get("reason") or "").strip()
-        if len(reason) < 4:
-            raise ValidationError("请填写导出明文的理由（至少 4 个字）", code="required")
-        return reason

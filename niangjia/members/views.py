@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,7 +32,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
-from niangjia.members import exports, selectors, services
+from niangjia.exports import services as export_services
+from niangjia.exports.choices import ExportKind
+from niangjia.exports.kinds import clean_query
+from niangjia.exports.views import export_url
+from niangjia.members import selectors, services
 from niangjia.members.choices import ApplicationStatus, MemberStatus, TransferStatus
 from niangjia.members.forms_cadre import (
     SEARCH_KEYS,
@@ -39,7 +44,6 @@ from niangjia.members.forms_cadre import (
     ApplicationFilterForm,
     BulkDecisionForm,
     DecisionForm,
-    ExportRevealForm,
     MemberFilterForm,
     MemberSearchForm,
     RefuseForm,
@@ -156,8 +160,7 @@ def _member_list_page(
         "search_label": form.search_label(),
         "roots": queries.scope_roots(user),
         "can_export": bool(paths_for(user, Action.EXPORT)),
-        "can_export_clear": bool(paths_for(user, Action.EXPORT) and paths_for(user, Action.REVEAL)),
-        "reveal_form": ExportRevealForm(),
+        "export_url": export_url(ExportKind.MEMBERS, query.urlencode()),
     }
     return render(request, "members/member_list.html", context)
 
@@ -191,38 +194,29 @@ def member_search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def member_export(request: HttpRequest) -> HttpResponse:
-    """The current filters as a spreadsheet: masked (GET), or in clear (POST, with a
-    reason, for a role that may reveal). The filters are in the address either way."""
+    """The current filters as a masked spreadsheet, sent at once when it is small. A bigger
+    one is built in the background from the export page (``niangjia.exports``), where an
+    unmasked export is asked for too."""
     user = request.user
     _scoped_within(request, request.GET)
-    unmasked = request.method == "POST"
     _require_some(user, Action.EXPORT, "您没有导出会员名册的权限")
-    if unmasked:
-        _require_some(user, Action.REVEAL, "导出明文须有查看明文个人信息的权限")
-    form = MemberFilterForm(request.GET, user=user)
-    if not form.is_valid():
-        errors = "；".join(e for errs in form.errors.values() for e in errs)
-        return HttpResponseBadRequest(f"筛选条件有误，未导出：{errors}")
-    reason = ""
-    list_url = reverse("members:member_list") + (
-        f"?{filter_query(request.GET).urlencode()}" if filter_query(request.GET) else ""
-    )
-    if unmasked:
-        reveal = ExportRevealForm(request.POST)
-        if not reveal.is_valid():
-            messages.error(request, "；".join(reveal.errors["reason"]))
-            return redirect(list_url)
-        reason = reveal.cleaned_data["reason"]
+    filters = clean_query(request.GET)
     try:
-        xfile, filename = exports.export_members(
-            acting_user=user, filters=form.filters(), unmasked=unmasked, reason=reason
+        selection = export_services.export_select(
+            acting_user=user, kind=ExportKind.MEMBERS, filters=filters
+        )
+        count = export_services.export_count(selection)
+        if count.capped or count.total > settings.EXPORT_INLINE_ROWS:
+            return redirect(export_url(ExportKind.MEMBERS, request.GET.urlencode()))
+        outcome = export_services.export_start(
+            acting_user=user, kind=ExportKind.MEMBERS, filters=filters
         )
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
-        return redirect(list_url)
-    return xfile.response(filename)
+        return HttpResponseBadRequest("；".join(exc.messages))
+    assert outcome.file is not None
+    return outcome.file.response(outcome.filename)
 
 
 # --- One member

@@ -1,25 +1,33 @@
 """Spreadsheet exports of the organisation registry.
 
-Each export checks ``Action.EXPORT``, reads only through ``restrict(user, "export")``,
-streams its rows into an xlsx file (``niangjia.utilities.xlsx``) and writes one audit row
-with the row count, the filters and the file's SHA-256, in the same transaction as the read.
+Each export checks ``Action.EXPORT`` and reads only through ``restrict(user, "export")``.
+The union export is written here (one file, small) with its audit row in the same
+transaction as the read. The employer export gives its rows to the export service
+(``niangjia.exports.services``), which writes the file (while the page waits, or as a
+background job when it is big) and the audit row with the row count, the filters and the
+file's SHA-256.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, OuterRef, Subquery, When
 from django.db.models.functions import Substr
+from django.http import QueryDict
 from django.utils import timezone
 
 from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.services import record
-from niangjia.orgs.models import Employer, EmployerQuerySet, Region, Union
+from niangjia.orgs.choices import EmployerStatus, IndustrySection, OwnershipType
+from niangjia.orgs.filtersets import EmployerFilterForm
+from niangjia.orgs.models import EmployerQuerySet, Region, Union
 from niangjia.utilities.scoping import require
 from niangjia.utilities.xlsx import XlsxFile, write_xlsx
 
@@ -131,61 +139,92 @@ def export_unions(*, acting_user: Any, union: Union) -> tuple[XlsxFile, str]:
     return xfile, filename
 
 
-def _employer_rows(employers: EmployerQuerySet) -> Any:
-    for e in employers.iterator(chunk_size=_CHUNK):
-        yield (
-            e.name,
-            e.uscc or "",
-            e.uscc_override,
-            e.uscc_override_reason,
-            _region_name(e.region),
-            e.region.code,
-            e.get_industry_section_display(),
-            e.get_ownership_display(),
-            e.headcount,
-            e.get_status_display(),
-            e.is_organised,
-            e.covering_union.name if e.covering_union else "",
-            e.owner.name,
-            e.address,
-        )
+# --- Employers: the employer list's filters, read as plain values (``employer_rows``)
+
+_EMPLOYER_FIELDS = (
+    "name",
+    "uscc",
+    "uscc_override",
+    "uscc_override_reason",
+    "region_id",
+    "industry_section",
+    "ownership",
+    "headcount",
+    "status",
+    "covering_union_id",
+    "owner_id",
+    "address",
+)
 
 
-@transaction.atomic
-def export_employers(
-    *, acting_user: Any, employers: EmployerQuerySet, filters: dict[str, str], union_path: str = ""
-) -> tuple[XlsxFile, str]:
-    """Export ``employers`` — a queryset built from ``restrict(acting_user, "export")`` by the
-    employer filters — and record the filters used."""
-    export_paths = paths_for(acting_user, Action.EXPORT)
-    if not export_paths:
+def employer_filter_form(*, acting_user: Any, query: QueryDict) -> EmployerFilterForm:
+    """The employer list's filter form, valid, or ValidationError naming what is wrong."""
+    form = EmployerFilterForm(query, user=acting_user)
+    if not form.is_valid():
+        errors = "；".join(e for errs in form.errors.values() for e in errs)
+        raise ValidationError({"filters": f"筛选条件有误：{errors}"})
+    return form
+
+
+def employer_export_queryset(*, acting_user: Any, form: EmployerFilterForm) -> EmployerQuerySet:
+    """The employers ``acting_user`` may export under the form's filters."""
+    if not paths_for(acting_user, Action.EXPORT):
         raise PermissionDenied("您没有导出用人单位的权限")
-    # Whatever the caller built, only rows the user may export leave the building.
-    rows = (
-        employers.restrict(acting_user, Action.EXPORT)
-        .select_related("region__parent__parent__parent", "owner", "covering_union")
-        .order_by("name", "id")
-    )
-    xfile = write_xlsx(
-        title="用人单位",
-        headers=EMPLOYER_HEADERS,
-        rows=_employer_rows(rows),
-        widths=EMPLOYER_WIDTHS,
-    )
-    filename = f"用人单位-{_stamp()}.xlsx"
-    record(
-        action=AuditAction.EXPORT,
-        actor=acting_user,
-        object_type=Employer._meta.label_lower,
-        object_repr="用人单位名册",
-        union_path=union_path or (export_paths[0] if len(export_paths) == 1 else ""),
-        detail={
-            "export": "employers",
-            "rows": xfile.rows,
-            "filters": filters,
-            "sha256": xfile.sha256,
-            "bytes": xfile.size,
-            "filename": filename,
-        },
-    )
-    return xfile, filename
+    # Whatever the filters, only rows the user may export leave the building.
+    return form.employers(Action.EXPORT).restrict(acting_user, Action.EXPORT)
+
+
+class _Regions:
+    """Full names and codes of the regions met so far."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[str, str]] = {}
+
+    def fill(self, ids: Any) -> dict[int, tuple[str, str]]:
+        missing = set(ids).difference(self.known)
+        if missing:
+            for region in Region.objects.filter(pk__in=missing).select_related(
+                "parent__parent__parent"
+            ):
+                self.known[region.pk] = (region.full_name, region.code)
+        return self.known
+
+
+def employer_rows(
+    employers: EmployerQuerySet,
+    *,
+    stream: Callable[[Any], Iterator[tuple[Any, ...]]] | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``EMPLOYER_HEADERS``, by name; union and region names come from
+    per-export caches. ``stream`` reads the value rows (default: ``iterator()``)."""
+    values = employers.order_by("name", "id").values_list(*_EMPLOYER_FIELDS)
+    rows = stream(values) if stream is not None else values.iterator(chunk_size=_CHUNK)
+    regions = _Regions()
+    union_names: dict[int | None, str] = {None: ""}
+    sections = dict(IndustrySection.choices)
+    ownerships = dict(OwnershipType.choices)
+    statuses = dict(EmployerStatus.choices)
+    while chunk := list(islice(rows, _CHUNK)):
+        known = regions.fill(row[4] for row in chunk)
+        missing = {row[9] for row in chunk} | {row[10] for row in chunk}
+        missing.difference_update(union_names)
+        if missing:
+            union_names.update(Union._base_manager.filter(pk__in=missing).values_list("pk", "name"))
+        for row in chunk:
+            region_name, region_code = known.get(row[4], ("", ""))
+            yield (
+                row[0],
+                row[1] or "",
+                row[2],
+                row[3],
+                region_name,
+                region_code,
+                sections.get(row[5], row[5]),
+                ownerships.get(row[6], row[6]),
+                row[7],
+                statuses.get(row[8], row[8]),
+                row[9] is not None,
+                union_names.get(row[9], ""),
+                union_names.get(row[10], ""),
+                row[11],
+            )

@@ -485,20 +485,30 @@ def employer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def employer_export(request: HttpRequest) -> HttpResponse:
+    """The employer list's filters as a spreadsheet, sent at once when it is small; a bigger
+    one is built in the background from the export page (``niangjia.exports``)."""
+    from niangjia.exports import services as export_services
+    from niangjia.exports.choices import ExportKind
+    from niangjia.exports.kinds import clean_query
+    from niangjia.exports.views import export_url
+
     if not paths_for(request.user, Action.EXPORT):
         raise PermissionDenied("您没有导出用人单位的权限")
-    form = EmployerFilterForm(request.GET, user=request.user)
-    if not form.is_valid():
-        errors = "；".join(e for errs in form.errors.values() for e in errs)
-        return HttpResponseBadRequest(f"筛选条件有误，未导出：{errors}")
-    within = form.cleaned_data.get("within") or form.cleaned_data.get("covering_union")
-    xfile, filename = exports.export_employers(
-        acting_user=request.user,
-        employers=form.employers(Action.EXPORT),
-        filters=form.active_filters(),
-        union_path=within.path if within else "",
-    )
-    return xfile.response(filename)
+    filters = clean_query(request.GET)
+    try:
+        selection = export_services.export_select(
+            acting_user=request.user, kind=ExportKind.EMPLOYERS, filters=filters
+        )
+        count = export_services.export_count(selection)
+        if count.capped or count.total > settings.EXPORT_INLINE_ROWS:
+            return redirect(export_url(ExportKind.EMPLOYERS, request.GET.urlencode()))
+        outcome = export_services.export_start(
+            acting_user=request.user, kind=ExportKind.EMPLOYERS, filters=filters
+        )
+    except ValidationError as exc:
+        return HttpResponseBadRequest("；".join(exc.messages))
+    assert outcome.file is not None
+    return outcome.file.response(outcome.filename)
 
 
 @login_required

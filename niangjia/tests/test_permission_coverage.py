@@ -52,6 +52,9 @@ OWN_RESTRICT: dict[str, str] = {
         "was opened under"
     ),
     "audit.AuditEntry": "rows filed under no union are seen only from the root of the tree",
+    "exports.ExportFile": (
+        "a stored export is its owner's alone, while the owner may still export under its union"
+    ),
     "jobs.Job": (
         "a background job is seen by the person who started it as well as within its union's "
         "subtree; a job filed under no union only by that person"

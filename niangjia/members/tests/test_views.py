@@ -244,17 +244,6 @@ class TestMemberPagesScopedAccess(ScopedViewCases):
             allowed="county_cadre",
             out_of_scope=("sibling_cadre", "grassroots_cadre"),
         ),
-        ScopedCase(
-            name="member-export-clear",
-            url=lambda t: url("member_export") + f"?within={t.jiangan.pk}",
-            method="post",
-            action=Action.REVEAL,
-            data=lambda t: {"reason": "办理互助保障理赔"},
-            model=Member,
-            allowed="national_admin",
-            forbidden=("county_cadre", "provincial_cadre"),
-            out_of_scope="sibling_cadre",
-        ),
     ]
 
 
