@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -147,11 +148,20 @@ def rebuild() -> FoldResult:
         return result
 
 
-def _by_snapshot() -> bool:
-    """PostgreSQL, and a transaction of the folder's own: read by snapshot. Inside a caller's
-    transaction (the test suite) the folder's writes and the caller's are one transaction:
-    there it reads by id, as on SQLite, which is exact with one writer."""
+_local = threading.local()
+
+
+def _own_transaction_possible() -> bool:
+    """PostgreSQL, and not inside a caller's transaction: the folder can run its own
+    REPEATABLE READ transaction and read by snapshot. Inside a caller's transaction (the test
+    suite) its writes and the caller's are one transaction: there it reads by id, as on
+    SQLite, which is exact with one writer."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _by_snapshot() -> bool:
+    """Does the fold under way read by snapshot (decided when its transaction began)?"""
+    return bool(getattr(_local, "by_snapshot", False))
 
 
 @contextmanager
@@ -178,12 +188,16 @@ def _exclusive(*, wait: bool = False) -> Iterator[bool]:
 def _consistent_transaction() -> Iterator[None]:
     """One transaction seeing one snapshot throughout (REPEATABLE READ on PostgreSQL; on SQLite
     the settings' IMMEDIATE transactions hold the write lock from the start)."""
-    snapshot = _by_snapshot()
+    snapshot = _own_transaction_possible()
     with transaction.atomic():
         if snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        yield
+        _local.by_snapshot = snapshot
+        try:
+            yield
+        finally:
+            _local.by_snapshot = False
 
 
 # --- Reading the sources
@@ -227,8 +241,8 @@ def _new_rows(
     with connection.cursor() as cursor:
         # Transactions in progress at the last fold that are visible (committed) now.
         cursor.execute(
-            "SELECT coalesce(array_agg(x::text), '{}') FROM unnest(pg_snapshot_xip(%s::pg_snapshot))"
-            " AS x WHERE pg_visible_in_snapshot(x, %s::pg_snapshot)",
+            "SELECT coalesce(array_agg(x::text), '{}') FROM pg_snapshot_xip(%s::pg_snapshot) AS x "
+            "WHERE pg_visible_in_snapshot(x, %s::pg_snapshot)",
             [state.snapshot, now.snapshot],
         )
         committed: list[str] = cursor.fetchone()[0]

@@ -115,13 +115,19 @@ def populate(tree: Tree, cadre: Any) -> Populated:
         "held": member_in(tree.jiangan),
     }
     member_services.member_change_status(
-        member=members["reserved"], to_status=MemberStatus.RESERVED, reason="退休", acting_user=cadre
+        member=members["reserved"],
+        to_status=MemberStatus.RESERVED,
+        reason="退休",
+        acting_user=cadre,
     )
     member_services.member_change_status(
         member=members["left"], to_status=MemberStatus.LEFT, reason="离职", acting_user=cadre
     )
     member_services.member_change_status(
-        member=members["deceased"], to_status=MemberStatus.DECEASED, reason="病故", acting_user=cadre
+        member=members["deceased"],
+        to_status=MemberStatus.DECEASED,
+        reason="病故",
+        acting_user=cadre,
     )
     member_services.transfer_release(
         member=members["moving"], to_union=g1, reason="调动", acting_user=cadre
@@ -135,7 +141,9 @@ def populate(tree: Tree, cadre: Any) -> Populated:
     JoinApplication.objects.filter(pk=pending[0].pk).update(
         due_date=datetime.date.today() - datetime.timedelta(days=3)
     )
-    member_services.application_reject(application=pending[2], acting_user=cadre, reason="不符合条件")
+    member_services.application_reject(
+        application=pending[2], acting_user=cadre, reason="不符合条件"
+    )
     for obj in [*members.values(), *pending]:
         obj.refresh_from_db()
     return Populated(tree=tree, members=members, pending=pending[:2])

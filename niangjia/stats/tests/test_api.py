@@ -81,7 +81,9 @@ def test_a_county_cadre_cannot_read_a_sibling_countys_figures(populated, county_
     status, body = _get(county_cadre, f"{API}/nodes/{t.jianghan.pk}/figures")
     assert status == 404
     assert "不在您的管辖范围内" in body["detail"]
-    status, _ = _get(county_cadre, f"{API}/nodes/{t.jianghan_grassroots.pk}/trend?indicator=members")
+    status, _ = _get(
+        county_cadre, f"{API}/nodes/{t.jianghan_grassroots.pk}/trend?indicator=members"
+    )
     assert status == 404
 
 

@@ -132,7 +132,9 @@ def test_overdue_applications_grow_with_the_calendar_without_any_write(populated
     assert value(t.root, "applications_overdue", Period.containing("stat_year", later)) == 2
 
 
-def test_flows_fall_in_the_period_of_their_date_across_the_statistical_year(populated, national_admin):
+def test_flows_fall_in_the_period_of_their_date_across_the_statistical_year(
+    populated, national_admin
+):
     t = populated.tree
     today = timezone.localdate()
     september = datetime.date(today.year - 1, 9, 30)
@@ -191,7 +193,9 @@ def test_children_breakdown_lists_the_child_unions_with_their_regions(populated)
     industry = selectors.children_breakdown(
         node=t.transport_industry, indicator="members", period=Period.current("month")
     )
-    assert [(c["name"], c["value"]) for c in industry["children"]] == [("武汉汉江物流有限公司工会", 3)]
+    assert [(c["name"], c["value"]) for c in industry["children"]] == [
+        ("武汉汉江物流有限公司工会", 3)
+    ]
 
 
 def test_trend_gives_one_value_per_period_oldest_first(populated):
