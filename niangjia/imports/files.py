@@ -608,23 +608,23 @@ def _xlsx_rows(path: Path, sheet: str | int, *, head: int | None = None) -> Iter
 
 
 def _whole_sheet_rows(path: Path, name: str) -> Iterator[list[Any]]:
-    with _open_workbook(path) as workbook:
+    with _open_workbook(path) as workbook:  # closed once the sheet is parsed: its strings too
         try:
             data = workbook.get_sheet_by_name(name)
         except CalamineError as exc:
             raise RejectedFile(f"工作表“{name}”无法读取：{MSG_CORRUPT}") from exc
-        start = data.start
-        if start is None:
-            return
-        # calamine gives the rows from the sheet's first row but the columns from the first
-        # used one: pad them back so that index n is column n + 1 of the sheet.
-        rows = data.iter_rows()
-        if start[1]:
-            padding = [""] * start[1]
-            for row in rows:
-                yield padding + row
-        else:
-            yield from rows
+    start = data.start
+    if start is None:
+        return
+    # calamine gives the rows from the sheet's first row but the columns from the first used
+    # one: pad them back so that index n is column n + 1 of the sheet.
+    rows = data.iter_rows()
+    if start[1]:
+        padding = [""] * start[1]
+        for row in rows:
+            yield padding + row
+    else:
+        yield from rows
 
 
 # --- Big sheets, read a slice at a time -------------------------------------------------------
@@ -850,15 +850,22 @@ class _SlicedSheet:
             last_row = last_no
             with self._write_slice(sheet_xml, support) as handle:
                 del sheet_xml
-                for row in self._slice_rows(handle.name, done):
-                    if len(row) < width:
-                        row += [""] * (width - len(row))
-                    else:
-                        width = len(row)
-                    done += 1
-                    yield row
-                    if limit is not None and done >= limit:
-                        return
+                rows, count, slice_width = self._slice_rows(handle.name, done)
+                if limit is not None:
+                    count = min(count, limit - done)
+                    rows = itertools.islice(rows, count)
+                if slice_width < width:
+                    # A slice narrower than the rows handed out before: widen its rows to match.
+                    padding = [""] * (width - slice_width)
+                    for row in rows:
+                        row += padding
+                        yield row
+                else:
+                    width = slice_width
+                    yield from rows
+                done += count
+                if limit is not None and done >= limit:
+                    return
 
     def _write_slice(self, sheet_xml: bytes, support: dict[str, bytes]) -> IO[bytes]:
         """A temporary workbook holding one slice of the sheet, next to the uploaded file."""
@@ -876,25 +883,23 @@ class _SlicedSheet:
             raise
         return handle
 
-    def _slice_rows(self, slice_path: str, done: int) -> Iterator[list[Any]]:
-        """The rows of one slice, from row ``done`` on (calamine pads every slice from the
-        sheet's first row; the rows already handed out are skipped)."""
+    def _slice_rows(self, slice_path: str, done: int) -> tuple[Iterator[list[Any]], int, int]:
+        """The rows of one slice from row ``done`` on, how many there are and how wide they
+        are. calamine pads a slice from the sheet's first row (the rows already handed out are
+        skipped) and gives its columns from the first used one (padded back here)."""
         try:
-            workbook = CalamineWorkbook.from_path(slice_path)
-            data = workbook.get_sheet_by_name(self.name)
+            with CalamineWorkbook.from_path(slice_path) as workbook:
+                data = workbook.get_sheet_by_name(self.name)
         except CalamineError as exc:
             raise RejectedFile(f"工作表“{self.name}”无法读取：{MSG_CORRUPT}") from exc
-        with workbook:
-            start = data.start
-            if start is None:
-                return
-            rows = itertools.islice(data.iter_rows(), done, None)
-            if start[1]:
-                padding = [""] * start[1]
-                for row in rows:
-                    yield padding + row
-            else:
-                yield from rows
+        start, end = data.start, data.end
+        if start is None or end is None or end[0] < done:
+            return iter(()), 0, 0
+        rows = itertools.islice(data.iter_rows(), done, None)
+        if start[1]:
+            padding = [""] * start[1]
+            rows = (padding + row for row in rows)
+        return rows, end[0] + 1 - done, end[1] + 1
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:
