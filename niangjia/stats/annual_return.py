@@ -78,7 +78,7 @@ TABLE_ONE = Table(
         Column("基层工会数（个）", "grassroots_unions"),
         Column("用人单位数（家）", "employers"),
         Column("应建会单位数（家）", "employers_sized"),
-        Column("其中已建会（家）", "employers_organised_sized"),
+        Column("应建会单位中已建会（家）", "employers_organised_sized"),
         Column("建会率", "formation_rate", unit="%"),
         Column("已建会单位数（家）", "employers_organised"),
         Column("已建会单位职工数（人）", "covered_headcount"),

@@ -94,6 +94,7 @@
         yAxis: yAxes,
         series: trend.series.map(function (s) {
           return {
+            id: s.code,
             name: s.name,
             type: s.kind === "stock" ? "line" : "bar",
             smooth: true,
@@ -103,7 +104,8 @@
           };
         }),
       },
-      { notMerge: false, replaceMerge: ["series"] }
+      // Merged by series id: a refresh moves the lines and bars, it does not redraw them.
+      { notMerge: false }
     );
   }
 
@@ -117,6 +119,7 @@
     var option;
     if (!items.length) {
       chart.clear();
+      el.setAttribute("data-shape", "empty");
       chart.setOption({
         title: { text: "暂无数据", left: "center", top: "middle", textStyle: { color: MUTED, fontSize: 14 } },
       });
@@ -130,6 +133,7 @@
         legend: { bottom: 0, textStyle: { color: TEXT }, type: "scroll" },
         series: [
           {
+            id: "parts",
             type: "pie",
             radius: ["38%", "66%"],
             center: ["50%", "44%"],
@@ -160,6 +164,7 @@
         ),
         series: [
           {
+            id: "parts",
             type: "bar",
             name: breakdown.title,
             data: items.map(function (i) {
@@ -169,7 +174,11 @@
         ],
       };
     }
-    chart.setOption(option, { notMerge: true });
+    // A refresh with the same shape of chart merges (the parts move); a change between ring
+    // and bars starts the chart afresh.
+    var shape = option.series[0].type;
+    chart.setOption(option, { notMerge: el.getAttribute("data-shape") !== shape });
+    el.setAttribute("data-shape", shape);
   }
 
   // --- The map of the node's area, coloured by one indicator.
@@ -213,6 +222,7 @@
           },
           series: [
             {
+              id: "regions",
               type: "map",
               map: name,
               roam: true,
@@ -224,7 +234,7 @@
             },
           ],
         },
-        { replaceMerge: ["series"] }
+        { notMerge: false }
       );
       chart.off("click");
       chart.on("click", function (p) {
