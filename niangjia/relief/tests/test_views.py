@@ -333,7 +333,11 @@ class TestReliefPagesScopedAccess(ScopedViewCases):
             url=lambda t, c: url("file_step", c.watch.file_id, "relapse-check"),
             method="post",
             setup=exited_file,
-            data=lambda t, c: {"check": c.pk, "income_per_head": "1500", "version": 0},
+            data=lambda t, c: {
+                "check": c.pk,
+                "income_per_head": "1500",
+                "version": c.watch.file.version,
+            },
             model=RelapseCheck,
             action="change",
             allowed="county_cadre",
