@@ -111,6 +111,7 @@ def _target() -> tuple[Any, list[Any], Any, set[str]]:
     dup_names = {
         row["name"]
         for row in Union.objects.filter(path__startswith=best.path)
+        .order_by()
         .values("name")
         .annotate(n=names)
         .filter(n__gt=1)

@@ -38,9 +38,10 @@ INSTALLED_APPS = [
     "niangjia.orgs",
     "niangjia.members",
     "niangjia.verification",
+    "niangjia.imports",
+    "niangjia.relief",
     "niangjia.jobs",
     "niangjia.exports",
-    "niangjia.relief",
     "niangjia.stats",
     "niangjia.web",
 ]
@@ -208,11 +209,6 @@ ORG_CHILDREN_PAGE_SIZE = env.int("ORG_CHILDREN_PAGE_SIZE", 50, min_value=10, max
 # (the formation rate's denominator). A change is picked up by a full recount on the next fold.
 STATS_FORMATION_MIN_STAFF = env.int("STATS_FORMATION_MIN_STAFF", 25, min_value=1, max_value=10000)
 
-# --- Roster imports (niangjia/imports)
-# Uploaded rosters: the largest file taken, and the most its workbook may unpack to (zip bombs).
-IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", 200 * 1024 * 1024, min_value=1024)
-IMPORT_MAX_UNCOMPRESSED = env.int("IMPORT_MAX_UNCOMPRESSED", 2 * 1024**3, min_value=1024)
-
 # --- Background jobs (niangjia/jobs): the database is the queue, ``manage.py run_jobs`` the worker.
 # JOBS_INLINE runs a job in the thread that queued it, once its transaction commits (tests).
 JOBS_INLINE = env.bool("JOBS_INLINE", False)
@@ -220,6 +216,15 @@ JOBS_INLINE = env.bool("JOBS_INLINE", False)
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", 30, min_value=3, max_value=3600)
 # Runs after which a job whose worker keeps dying fails instead of being queued again.
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", 5, min_value=1, max_value=100)
+
+# --- Roster imports (niangjia/imports): uploaded files wait here (private, never served) until
+# their import is committed or deleted.
+IMPORT_DIR = Path(env.str("IMPORT_DIR", str(VAR_DIR / "imports")))
+# Chunks of a roster commit written at once on PostgreSQL, each in its own connection.
+IMPORT_COMMIT_WORKERS = env.int("IMPORT_COMMIT_WORKERS", 2, min_value=1, max_value=8)
+# Uploaded rosters: the largest file taken, and the most its workbook may unpack to (zip bombs).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", 200 * 1024 * 1024, min_value=1024)
+IMPORT_MAX_UNCOMPRESSED = env.int("IMPORT_MAX_UNCOMPRESSED", 2 * 1024**3, min_value=1024)
 
 # --- Exports (niangjia/exports): bigger exports are written by a background job and stored
 # here (private, downloaded by their owner only) for EXPORT_KEEP_HOURS; an unmasked export of

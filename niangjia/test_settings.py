@@ -25,3 +25,4 @@ WHITENOISE_USE_FINDERS = True
 IMPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-imports-"))
 # Stored exports of the tests go to a throwaway directory.
 EXPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-exports-"))
+IMPORT_COMMIT_WORKERS = 1  # the chunks of a commit in the test thread, inside its transaction

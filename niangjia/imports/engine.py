@@ -13,13 +13,14 @@ Dry run
     registry and starts from scratch when repeated.
 
 Commit
-    Staged rows are written in chunks of ``COMMIT_CHUNK`` row numbers. Each chunk is one
-    transaction that re-checks the committing user's scope and the unions, inserts the new
-    members with their history rows (``ON CONFLICT`` on the one-person index: a person who
-    joined elsewhere since the dry run becomes a conflict, never a second membership),
-    applies the updates, records one audit row with the counts and the file's SHA-256, and
-    moves ``ImportRun.checkpoint`` — so after a crash the commit resumes with the next chunk
-    and every row is written exactly once. The same file imported again stages only
+    Staged rows are written in chunks of ``COMMIT_CHUNK`` rows, two at a time on PostgreSQL
+    (each in its own connection). Each chunk is one transaction that claims its
+    ``ImportChunk`` row (unique per run and range), re-checks the committing user's scope and
+    the unions, inserts the new members with their history rows (``ON CONFLICT`` on the
+    one-person index: a person who joined elsewhere since the dry run becomes a conflict,
+    never a second membership), applies the updates and records one audit row with the
+    counts and the file's SHA-256 — so after a crash or ``kill -9`` the commit resumes with
+    the chunks that have no row yet, and every row is written exactly once. The same file imported again stages only
     unchanged rows, and its commit writes nothing.
 """
 
@@ -35,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from niangjia.accounts.choices import Action
@@ -53,7 +54,7 @@ from niangjia.imports.member_rows import (
     UnionTarget,
     union_key,
 )
-from niangjia.imports.models import ImportProblem, ImportRun, StagedMember
+from niangjia.imports.models import ImportChunk, ImportProblem, ImportRun, StagedMember
 from niangjia.members.choices import HOLDING_STATUSES, MemberStatus
 from niangjia.members.models import Member, MemberEvent
 from niangjia.orgs.choices import UnionLevel, UnionStatus
@@ -153,9 +154,31 @@ _CHECKER: MemberRowChecker | None = None
 
 
 def _check_batch(batch: list[tuple[int, list[Any]]]) -> list[CheckedRow | RowProblem]:
+    """Check a batch; the original cells are not sent back (the reading process kept them)."""
     assert _CHECKER is not None
     check = _CHECKER.check
-    return [check(row_no, cells) for row_no, cells in batch]
+    results = [check(row_no, cells) for row_no, cells in batch]
+    for result in results:
+        result.raw = None  # type: ignore[assignment]
+    return results
+
+
+def _checked_in_parallel(
+    pool: Any, batches: Iterator[list[tuple[int, list[Any]]]], ahead: int = 4
+) -> Iterator[tuple[list[tuple[int, list[Any]]], list[CheckedRow | RowProblem]]]:
+    """(batch, results) in file order, with at most ``ahead`` batches in the checking
+    processes at a time: the file is read no faster than it is checked (memory stays flat)."""
+    from collections import deque
+
+    in_flight: deque[tuple[list[tuple[int, list[Any]]], Any]] = deque()
+    for batch in batches:
+        in_flight.append((batch, pool.apply_async(_check_batch, (batch,))))
+        if len(in_flight) >= ahead:
+            done_batch, result = in_flight.popleft()
+            yield done_batch, result.get()
+    while in_flight:
+        done_batch, result = in_flight.popleft()
+        yield done_batch, result.get()
 
 
 def build_checker(run: ImportRun) -> MemberRowChecker:
@@ -253,15 +276,18 @@ def member_dry_run(
     try:
         if total_hint is not None and total_hint >= PARALLEL_FROM_ROWS and _can_fork():
             # Forked after the checker is built: the children inherit it (and the field keys).
-            connection.close()
+            # They never touch the database and leave by os._exit, so the connection they
+            # inherit is not used nor closed by them; it is closed here when it can be.
+            if not connection.in_atomic_block:
+                connection.close()
             pool = multiprocessing.get_context("fork").Pool(processes=2)
-            checked_batches: Iterable[list[CheckedRow | RowProblem]] = pool.imap(
-                _check_batch, _batches(rows, BATCH), chunksize=1
-            )
+            checked_batches: Iterable[
+                tuple[list[tuple[int, list[Any]]], list[CheckedRow | RowProblem]]
+            ] = _checked_in_parallel(pool, _batches(rows, BATCH))
         else:
-            checked_batches = (_check_batch(batch) for batch in _batches(rows, BATCH))
-        for checked in checked_batches:
-            _stage_batch(run, checked, seen, writer, tally)
+            checked_batches = ((batch, _check_batch(batch)) for batch in _batches(rows, BATCH))
+        for batch, checked in checked_batches:
+            _stage_batch(run, batch, checked, seen, writer, tally)
             if progress is not None:
                 progress(tally.total, max(total_hint or 0, tally.total) or None)
             if cancelled is not None and cancelled():
@@ -294,6 +320,7 @@ def _clear_staging(run: ImportRun) -> None:
 
 def _stage_batch(
     run: ImportRun,
+    batch: list[tuple[int, list[Any]]],
     checked: list[CheckedRow | RowProblem],
     seen: dict[int, int],
     writer: _StagingWriter,
@@ -301,11 +328,10 @@ def _stage_batch(
 ) -> None:
     problems: list[ImportProblem] = []
     good: list[CheckedRow] = []
-    raw_by_row: dict[int, list[Any]] = {}
     for item in checked:
         tally.total += 1
         if isinstance(item, RowProblem):
-            problems.append(_problem(run, item.row_no, Outcome.ERROR, item.messages, item.raw))
+            problems.append(_problem(run, item.row_no, Outcome.ERROR, item.messages, None))
             continue
         key = int(item.values[F["id_hash"]][:16], 16)
         first = seen.get(key)
@@ -339,7 +365,7 @@ def _stage_batch(
             writer.add(item, outcome, member_id, employer_id)
     if problems:
         # Problem rows found after checking keep their original cells too.
-        raw_by_row = {item.row_no: item.raw for item in checked}
+        raw_by_row = dict(batch)
         for problem in problems:
             if problem.raw is None:
                 problem.raw = _jsonable_row(raw_by_row[problem.row_no])
@@ -395,16 +421,41 @@ def _resolve_employers(
     # Looked up in the registry under the run's union only (checked against the user's scope
     # at upload and again at commit).
     by_code: dict[str, int] = {}
-    if codes:
-        by_code = dict(
-            Employer.objects.filter(in_subtree, uscc__in=codes).values_list("uscc", "pk")
-        )
     by_name: dict[str, list[int]] = {}
-    if names:
-        for pk, name in Employer.objects.filter(in_subtree, name__in=names).values_list(
-            "pk", "name"
-        ):
-            by_name.setdefault(name, []).append(pk)
+    if connection.vendor == "postgresql":
+        # Thousands of names per batch: one array parameter instead of thousands.
+        employers = Employer._meta.db_table
+        unions = Union._meta.db_table
+        subtree = (
+            f" AND (EXISTS (SELECT 1 FROM {unions} u WHERE u.id = e.owner_id AND u.path LIKE %s)"
+            f" OR EXISTS (SELECT 1 FROM {unions} u WHERE u.id = e.covering_union_id"
+            f" AND u.path LIKE %s))"
+        )
+        prefix = run.union_path + "%"
+        with connection.cursor() as cursor:
+            if codes:
+                cursor.execute(
+                    f"SELECT e.uscc, e.id FROM {employers} e WHERE e.uscc = ANY(%s){subtree}",
+                    [list(codes), prefix, prefix],
+                )
+                by_code = dict(cursor.fetchall())
+            if names:
+                cursor.execute(
+                    f"SELECT e.id, e.name FROM {employers} e WHERE e.name = ANY(%s){subtree}",
+                    [list(names), prefix, prefix],
+                )
+                for pk, name in cursor.fetchall():
+                    by_name.setdefault(name, []).append(pk)
+    else:
+        if codes:
+            by_code = dict(
+                Employer.objects.filter(in_subtree, uscc__in=codes).values_list("uscc", "pk")
+            )
+        if names:
+            for pk, name in Employer.objects.filter(in_subtree, name__in=names).values_list(
+                "pk", "name"
+            ):
+                by_name.setdefault(name, []).append(pk)
     ids: dict[int, int] = {}
     problems: dict[int, str] = {}
     uscc_header = _header_for(run, "employer_uscc", "统一社会信用代码")
@@ -601,6 +652,37 @@ _MEMBER_INSERT_COLUMNS = (
 )
 
 
+def chunk_bounds(run: ImportRun) -> list[tuple[int, int]]:
+    """The commit's chunks: (lo, hi] ranges of row numbers holding COMMIT_CHUNK staged rows
+    each. Derived from the staged rows alone, so every run of the commit finds the same ones."""
+    table = StagedMember._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT row_no FROM (SELECT row_no, row_number() OVER (ORDER BY row_no) AS n"
+            f" FROM {table} WHERE run_id = %s) t WHERE n %% %s = 0 ORDER BY row_no",
+            [run.pk, COMMIT_CHUNK],
+        )
+        cuts = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT max(row_no) FROM {table} WHERE run_id = %s", [run.pk])
+        last = cursor.fetchone()[0]
+    bounds: list[tuple[int, int]] = []
+    lo = run.header_row
+    for cut in cuts:
+        bounds.append((lo, cut))
+        lo = cut
+    if last is not None and last > lo:
+        bounds.append((lo, last))
+    return bounds
+
+
+def commit_workers() -> int:
+    """Chunks written at once: each its own connection and transaction (PostgreSQL only;
+    SQLite has a single writer)."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, int(getattr(settings, "IMPORT_COMMIT_WORKERS", 2)))
+
+
 def member_commit(
     run: ImportRun,
     *,
@@ -609,73 +691,145 @@ def member_commit(
     cancelled: CancelFn | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> ImportRun:
-    """Write the staged rows chunk by chunk from ``run.checkpoint``; see the module docstring.
+    """Write the staged rows chunk by chunk; see the module docstring.
 
-    ``on_chunk(hi)`` runs inside each chunk's transaction (the job's own checkpoint)."""
-    last = (
-        StagedMember.objects.filter(run=run)
-        .order_by("-row_no")
-        .values_list("row_no", flat=True)
-        .first()
-    )
-    problems_last = (
-        ImportProblem.objects.filter(run=run)
-        .order_by("-row_no")
-        .values_list("row_no", flat=True)
-        .first()
-    )
-    end = max(last or 0, problems_last or 0)
+    Each chunk is one transaction that first claims its ``ImportChunk`` row (unique per run
+    and range): a chunk is written once, whichever worker or retry gets there first, and a
+    resumed commit does only the chunks without a row. ``on_chunk(hi)`` runs inside each
+    chunk's transaction (tests use it to stop half-way)."""
+    bounds = chunk_bounds(run)
+    done = set(ImportChunk.objects.filter(run=run).values_list("lo", flat=True))
+    todo = [(lo, hi) for lo, hi in bounds if lo not in done]
     total = run.rows_new + run.rows_updated
-    while True:
-        run.refresh_from_db(fields=["checkpoint", "committed_new", "committed_updated"])
-        lo = run.checkpoint
-        if lo >= end:
-            break
-        # COMMIT_CHUNK staged rows per transaction, whatever gaps the problem rows leave.
-        hi = (
-            StagedMember.objects.filter(run=run, row_no__gt=lo)
-            .order_by("row_no")
-            .values_list("row_no", flat=True)[COMMIT_CHUNK - 1 : COMMIT_CHUNK]
-            .first()
-        ) or end
-        with transaction.atomic():
-            locked = ImportRun.objects.select_for_update().get(pk=run.pk)
-            if locked.checkpoint != lo:
-                continue  # another worker moved on meanwhile: read again
-            result = _commit_chunk(locked, lo, hi, acting_user)
-            locked.checkpoint = hi
-            locked.committed_new += result.new
-            locked.committed_updated += result.updated
-            locked.committed_conflict += result.late_conflicts + result.out_of_scope
-            locked.save(
-                update_fields=[
-                    "checkpoint",
-                    "committed_new",
-                    "committed_updated",
-                    "committed_conflict",
-                ]
-            )
-            record(
-                action=AuditAction.IMPORT,
-                actor=acting_user,
-                obj=locked,
-                detail={
-                    "rows": f"{lo + 1}-{hi}",
-                    "new": result.new,
-                    "updated": result.updated,
-                    "conflicts": result.late_conflicts,
-                    "out_of_scope": result.out_of_scope,
-                    "sha256": locked.sha256,
-                    "file": locked.original_name,
-                },
-            )
-            if on_chunk is not None:
-                on_chunk(hi)
-            run = locked
+    workers = min(commit_workers(), max(len(todo), 1))
+
+    def report() -> None:
         if progress is not None:
-            progress(run.committed_new + run.committed_updated, total or None)
+            written = ImportChunk.objects.filter(run=run).aggregate(n=Sum("new"), u=Sum("updated"))
+            progress((written["n"] or 0) + (written["u"] or 0), total or None)
+
+    if workers == 1:
+        for lo, hi in todo:
+            _commit_one(run, lo, hi, acting_user, on_chunk)
+            report()
+            if cancelled is not None and cancelled():
+                raise Cancelled
+    else:
+        _commit_parallel(run, todo, acting_user, workers, report, cancelled, on_chunk)
+    return sum_chunks(run)
+
+
+def _commit_parallel(
+    run: ImportRun,
+    todo: list[tuple[int, int]],
+    acting_user: Any,
+    workers: int,
+    report: Callable[[], None],
+    cancelled: CancelFn | None,
+    on_chunk: Callable[[int], None] | None,
+) -> None:
+    import queue
+    import threading
+
+    pending: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    for bound in todo:
+        pending.put(bound)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    lo, hi = pending.get_nowait()
+                except queue.Empty:
+                    return
+                _commit_one(run, lo, hi, acting_user, on_chunk)
+                finished.put(hi)
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    left = len(todo)
+    while left and not errors:
+        try:
+            finished.get(timeout=0.5)
+            left -= 1
+            report()
+        except queue.Empty:
+            pass
         if cancelled is not None and cancelled():
-            raise Cancelled
+            stop.set()
+        if stop.is_set() and not any(t.is_alive() for t in threads):
+            break
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    if stop.is_set():
+        raise Cancelled
+
+
+def _commit_one(
+    run: ImportRun,
+    lo: int,
+    hi: int,
+    acting_user: Any,
+    on_chunk: Callable[[int], None] | None,
+) -> None:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The chunk and its ImportChunk row commit together: a crash that loses this
+            # commit loses both, and the chunk is simply written again on resume.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        try:
+            with transaction.atomic():
+                chunk = ImportChunk.objects.create(run=run, lo=lo, hi=hi)
+        except IntegrityError:
+            return  # written already (an earlier run of this commit, or another worker)
+        result = _commit_chunk(run, lo, hi, acting_user)
+        chunk.new = result.new
+        chunk.updated = result.updated
+        chunk.conflicts = result.late_conflicts + result.out_of_scope
+        chunk.save(update_fields=["new", "updated", "conflicts"])
+        record(
+            action=AuditAction.IMPORT,
+            actor=acting_user,
+            obj=run,
+            detail={
+                "rows": f"{lo + 1}-{hi}",
+                "new": result.new,
+                "updated": result.updated,
+                "conflicts": result.late_conflicts,
+                "out_of_scope": result.out_of_scope,
+                "sha256": run.sha256,
+                "file": run.original_name,
+            },
+        )
+        if on_chunk is not None:
+            on_chunk(hi)
+
+
+def sum_chunks(run: ImportRun) -> ImportRun:
+    totals = ImportChunk.objects.filter(run=run).aggregate(
+        new=Sum("new"), updated=Sum("updated"), conflicts=Sum("conflicts"), rows=Max("hi")
+    )
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        run.committed_new = totals["new"] or 0
+        run.committed_updated = totals["updated"] or 0
+        run.committed_conflict = totals["conflicts"] or 0
+        run.checkpoint = totals["rows"] or 0
+        run.save(
+            update_fields=["committed_new", "committed_updated", "committed_conflict", "checkpoint"]
+        )
     return run
 
 

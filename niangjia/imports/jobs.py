@@ -2,7 +2,8 @@
 
 Both are resumable as the job system asks (niangjia/jobs/registry.py): a dry run that is run
 again starts from scratch (it writes only the run's own staging rows, cleared first); a commit
-that is run again goes on from ``ImportRun.checkpoint``, moved in each chunk's transaction.
+that is run again writes only the chunks without an ``ImportChunk`` row, each recorded in the
+chunk's own transaction.
 """
 
 from __future__ import annotations
@@ -65,13 +66,10 @@ def commit(job: Any, ctx: JobContext) -> dict[str, Any] | None:
         return None
     try:
         run = engine.member_commit(
-            run,
-            acting_user=run.committed_by,
-            progress=ctx.progress,
-            cancelled=ctx.cancelled,
-            on_chunk=lambda hi: ctx.save_checkpoint({"row": hi}),
+            run, acting_user=run.committed_by, progress=ctx.progress, cancelled=ctx.cancelled
         )
     except engine.Cancelled:
+        engine.sum_chunks(run)
         return None
     run = engine.finish_commit(run)
     engine.stored_path(run).unlink(missing_ok=True)

@@ -4,8 +4,9 @@ The flow (services.py): upload → the column mapping is proposed and confirmed 
 background job reads the whole file, normalises and validates every row, stages the good rows
 in ``StagedMember``/``StagedEmployer`` ready to write, and records each bad or conflicting row
 with its original values and a Chinese reason in ``ImportProblem``) → commit (a second job
-writes the staged rows in chunked transactions; each chunk moves ``checkpoint`` forward in the
-same transaction, so a crash or ``kill -9`` resumes after the last whole chunk, never twice).
+writes the staged rows in chunked transactions; each chunk records its ``ImportChunk`` row in
+the same transaction, so a crash or ``kill -9`` resumes with the chunks not yet written, and
+none is written twice).
 
 The staged tables are a work area, not a registry: they carry plain ids instead of foreign
 keys (every id is checked again, against the committing user's scope, by the commit), and are
@@ -69,7 +70,7 @@ class ImportRun(models.Model):
     committed_new = models.PositiveIntegerField("已新增", default=0)
     committed_updated = models.PositiveIntegerField("已更新", default=0)
     committed_conflict = models.PositiveIntegerField("提交时发现的冲突", default=0)
-    checkpoint = models.PositiveIntegerField("已提交至行", default=0)
+    checkpoint = models.PositiveIntegerField("已写入至行", default=0)
     validated_at = models.DateTimeField("试导入完成时间", null=True, blank=True)
     committed_at = models.DateTimeField("导入完成时间", null=True, blank=True)
     message = models.CharField("说明", max_length=500, blank=True)
@@ -127,6 +128,36 @@ class ImportProblem(models.Model):
 
     def __str__(self) -> str:
         return f"第 {self.row_no} 行：{self.message}"
+
+
+class ImportChunkQuerySet(RestrictedQuerySet["ImportChunk"]):
+    pass
+
+
+class ImportChunk(models.Model):
+    """One committed chunk of a run: rows (lo, hi] written in one transaction with this row.
+    Unique per run and range, so no chunk is ever written twice, even by two workers."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="chunks")
+    lo = models.PositiveIntegerField()
+    hi = models.PositiveIntegerField()
+    new = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    committed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImportChunkQuerySet.as_manager()
+    scope_path_lookups = ("run__union_path",)
+
+    class Meta:
+        verbose_name = "已提交的分段"
+        verbose_name_plural = "已提交的分段"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "lo"], name="import_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.lo}-{self.hi}"
 
 
 class StagedMemberQuerySet(RestrictedQuerySet["StagedMember"]):

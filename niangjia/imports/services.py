@@ -130,7 +130,7 @@ def import_set_mapping(
 ) -> ImportRun:
     """The cadre's confirmed columns: every required field once, no field twice."""
     run = _editable(run, acting_user)
-    if run.checkpoint:
+    if run.chunks.exists():
         raise ValidationError("已有部分行写入，不能再更改列对应")
     columns = {column.key: column for column in columns_for(run.kind)}
     errors: list[str] = []
@@ -164,7 +164,7 @@ def import_dry_run(*, run: ImportRun, acting_user: User) -> Job:
     """Queue the dry run: every row read and checked, nothing written to the registry."""
     with transaction.atomic():
         run = _editable(run, acting_user)
-        if run.checkpoint:
+        if run.chunks.exists():
             raise ValidationError("已有部分行写入，请继续导入，不能重新试导入")
         if not engine.stored_path(run).exists():
             raise ValidationError("原文件已不在，请重新上传")
@@ -224,7 +224,7 @@ def import_cancel(*, run: ImportRun, acting_user: User) -> ImportRun:
         run.message = "试导入已取消"
     else:
         run.state = ImportState.CANCELLED
-        run.message = f"正式导入已取消；已写入到第 {run.checkpoint} 行，可继续导入"
+        run.message = "正式导入已取消：已写入的部分保留，可随时继续导入"
     run.save(update_fields=["state", "validated_at", "message"])
     record(action=AuditAction.CHANGE, actor=acting_user, obj=run, after={"state": run.state})
     return run

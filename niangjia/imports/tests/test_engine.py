@@ -327,8 +327,8 @@ def test_commit_resumes_after_a_crash_from_the_checkpoint_without_duplicates(
 
     with pytest.raises(KeyboardInterrupt):
         engine.member_commit(run, acting_user=cadre, on_chunk=crash_after_second_chunk)
-    run.refresh_from_db()
-    assert run.checkpoint == 4 and run.committed_new == 2  # file rows 3 and 4
+    assert list(run.chunks.values_list("lo", "hi")) == [(2, 4)]  # file rows 3 and 4
+    assert Member.objects.count() == 2
     run = engine.member_commit(run, acting_user=cadre)
     assert run.committed_new == 7
     assert Member.objects.filter(union=tree.jiangan_grassroots).count() == 7
@@ -371,3 +371,46 @@ def test_template_example_row_is_skipped(tree, personas):
     )
     run = dry_run(run, cadre)
     assert run.rows_total == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_write_the_chunks_of_a_commit_each_once(tree, personas, settings, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("chunks are written in parallel on PostgreSQL only (SQLite has one writer)")
+    settings.IMPORT_COMMIT_WORKERS = 2
+    monkeypatch.setattr(engine, "COMMIT_CHUNK", 2)
+    cadre = personas["county_cadre"]
+    run = upload(cadre, tree.jiangan, [row(n) for n in range(1, 10)])
+    services.import_dry_run(run=run, acting_user=cadre)
+    run = ImportRun.objects.get(pk=run.pk)
+    assert run.state == ImportState.VALIDATED
+    services.import_commit(run=run, acting_user=cadre)
+    run = ImportRun.objects.get(pk=run.pk)
+    assert run.state == ImportState.COMMITTED
+    assert run.committed_new == 9 and run.chunks.count() == 5
+    assert Member.objects.filter(union=tree.jiangan_grassroots).count() == 9
+    assert MemberEvent.objects.filter(kind="joined").count() == 9
+
+
+def test_the_forked_checkers_find_what_the_single_process_finds(tree, personas, monkeypatch):
+    cadre = personas["county_cadre"]
+    rows = [row(n) for n in range(1, 12)] + [
+        row(12, phone="12"),
+        row(13, id_number=make_id_number(serial=2)),
+    ]
+    serial = dry_run(upload(cadre, tree.jiangan, rows), cadre)
+    monkeypatch.setattr(engine, "PARALLEL_FROM_ROWS", 1)
+    monkeypatch.setattr(engine, "BATCH", 3)
+    forked = dry_run(upload(cadre, tree.jiangan, rows), cadre)
+    counts = ("rows_total", "rows_new", "rows_error", "rows_conflict")
+    assert (
+        [getattr(forked, c) for c in counts]
+        == [getattr(serial, c) for c in counts]
+        == [13, 11, 2, 0]
+    )
+    assert list(
+        ImportProblem.objects.filter(run=forked).values_list("row_no", "message", "raw")
+    ) == list(ImportProblem.objects.filter(run=serial).values_list("row_no", "message", "raw"))
+    assert StagedMember.objects.filter(run=forked).count() == 11
