@@ -471,3 +471,39 @@ def test_indicator_page_lists_every_indicator_of_the_registry(tree, county_cadre
     page = text(client_for(county_cadre).get(url("indicator_list")))
     for indicator in registry.INDICATORS:
         assert f'id="indicator-{indicator.code}"' in page
+
+
+def test_indicators_other_modules_register_join_the_key_figures_and_breakdowns(
+    tree, county_cadre, client_for, monkeypatch
+):
+    from niangjia.stats import registry
+
+    monkeypatch.setattr(registry, "INDICATORS", list(registry.INDICATORS))
+    monkeypatch.setattr(registry, "BY_CODE", dict(registry.BY_CODE))
+    monkeypatch.setattr(registry, "DIMENSIONS", dict(registry.DIMENSIONS))
+    registry.register(
+        registry.Indicator(
+            code="test_hardship_files",
+            name="在档困难职工户数",
+            unit="户",
+            group="困难职工帮扶",
+            kind=registry.STOCK,
+            definition="测试用指标",
+            computation="测试用指标",
+            dimensions=("test_category",),
+            measure="test_hardship_files",
+        ),
+        dimensions=(
+            registry.Dimension(
+                "test_category", "困难类别", {"deep": "深度困难", "relative": "相对困难"}
+            ),
+        ),
+    )
+    data = payload_of(client_for(county_cadre).get(url("dashboard", tree.jiangan.pk)))
+    assert "test_hardship_files" in {f["code"] for f in data["figures"]}
+    parts = {b["code"]: b for b in data["breakdowns"]}
+    assert parts["test_hardship_files.test_category"]["title"] == "在档困难职工户数（按困难类别）"
+    assert [i["name"] for i in parts["test_hardship_files.test_category"]["items"]] == [
+        "深度困难",
+        "相对困难",
+    ]
