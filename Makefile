@@ -56,6 +56,7 @@ help:
 	@echo "make bench-join   集中入会压测：N 人（默认 50000）经入会页面并发提交，另测重复提交和裸插入对照"
 	@echo "make bench-members      在压测数据上生成 1000 万会员（需 DATABASE_URL，参数经 ARGS=）"
 	@echo "make bench-members-list 计时干部会员名册（全国、省、县；首页和深页）"
+	@echo "make bench-verification 计时用人单位核查：发起、分配、标记和结束（默认 800 家，参数经 ARGS=）"
 	@echo "make bench-import-read  计时读取 100 万行名册（ROWS=）：入口检查、表头、逐行读取和内存峰值；无需数据库"
 
 # --- Environment ------------------------------------------------------------------------------
@@ -206,6 +207,14 @@ bench-members: $(SYNCED) | var
 bench-members-list: $(SYNCED) | var
 	@test -n "$${DATABASE_URL:-}" || { echo "bench-members-list 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
 	$(PY) bench/members_list.py $(ARGS)
+
+# Employer verification on a county of 800 employers (ARGS="--employers N"), on its own
+# throwaway database (created when missing); everything the run writes is rolled back.
+BENCH_VERIFICATION_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/niangjia_verification_bench
+
+.PHONY: bench-verification
+bench-verification: $(SYNCED) | var
+	DATABASE_URL=$(BENCH_VERIFICATION_DATABASE_URL) $(PY) bench/verification.py $(ARGS)
 
 .PHONY: bench-import-read
 bench-import-read: $(SYNCED) | var

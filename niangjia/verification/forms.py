@@ -158,13 +158,14 @@ class ItemFilterForm(forms.Form):
     q = forms.CharField(label="单位名称或信用代码", max_length=100, required=False)
     assignee = forms.ChoiceField(label="核查人", required=False)
     result = forms.ChoiceField(
-        label="核查结果", choices=[("", "全部"), *VerificationResult.choices], required=False
+        label="核查结果", choices=[("", "全部结果"), *VerificationResult.choices], required=False
     )
 
     def __init__(self, *args: Any, people: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = "单位名称或信用代码"
         self.fields["assignee"].choices = [
-            ("", "全部"),
+            ("", "全部核查人"),
             (UNASSIGNED, "未分配"),
             *[(str(pk), name) for pk, name in people],
         ]

@@ -435,3 +435,59 @@ def campaign_history(campaign: VerificationCampaign, *, limit: int = 30) -> list
         object_type=VerificationCampaign._meta.label_lower, object_id=str(campaign.pk)
     ).order_by("-time", "-id")[:limit]
     return [HistoryLine(entry=e, text=_describe(e)) for e in entries]
+
+
+def _status_label(value: Any) -> str:
+    labels = dict(VerificationResult.choices)
+    return str(labels.get(value, value or "—"))
+
+
+def employer_history(employer: Employer, *, limit: int = 30) -> list[HistoryLine]:
+    """The employer's registry history (its audit rows, newest first), in words; a status
+    written by a verification names the campaign, the checker and the note."""
+    from niangjia.orgs.queries import object_history
+
+    lines = []
+    for row in object_history(Employer, employer.pk, limit=limit):
+        entry = row.entry
+        detail = entry.detail if isinstance(entry.detail, dict) else {}
+        before = entry.before if isinstance(entry.before, dict) else {}
+        after = entry.after if isinstance(entry.after, dict) else {}
+        if entry.action == AuditAction.CREATE:
+            text = "登记"
+        elif "status" in after:
+            text = f"登记状态：{_status_label(before.get('status'))} → {_status_label(after['status'])}"
+            others = [f for f in row.fields if f != "登记状态"]
+            if others:
+                text += "；另改了" + "、".join(others)
+            if detail.get("campaign"):
+                text += f"（核查“{detail['campaign']}”"
+                if detail.get("checked_by"):
+                    text += f"，{detail['checked_by']}核查"
+                if detail.get("note"):
+                    text += f"：{detail['note']}"
+                text += "）"
+        elif row.fields:
+            text = "修改了" + "、".join(row.fields)
+        else:
+            text = row.note or str(entry.get_action_display())
+        lines.append(HistoryLine(entry=entry, text=text))
+    return lines
+
+
+def item_history(item: VerificationItem, *, limit: int = 30) -> list[HistoryLine]:
+    """The marks of one item, newest first, in words."""
+    entries = AuditEntry.objects.filter(
+        object_type=VerificationItem._meta.label_lower, object_id=str(item.pk)
+    ).order_by("-time", "-id")[:limit]
+    lines = []
+    for entry in entries:
+        before = entry.before if isinstance(entry.before, dict) else {}
+        after = entry.after if isinstance(entry.after, dict) else {}
+        text = f"{_status_label(before.get('result'))} → {_status_label(after.get('result'))}"
+        if before.get("result") == after.get("result"):
+            text = f"核查结果仍为“{_status_label(after.get('result'))}”"
+        if after.get("note") != before.get("note"):
+            text += f"，备注：{after.get('note') or '（清空）'}"
+        lines.append(HistoryLine(entry=entry, text=text))
+    return lines

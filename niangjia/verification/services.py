@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from niangjia.accounts.choices import Action
@@ -493,7 +494,10 @@ def items_mark(
     result = _clean_result(result, allow_pending=False)
     note = _clean_note(note)
     outcome = BulkMarkResult()
-    changed: list[VerificationItem] = []
+    now = timezone.now()
+    # Items whose finding changes lose their "applied"; those whose note alone changes keep it.
+    new_finding: list[int] = []
+    new_note: list[int] = []
     entries: list[AuditEntry] = []
     for item in items:
         seen = (versions or {}).get(item.pk)
@@ -503,21 +507,30 @@ def items_mark(
         if item.result == result and item.note == note:
             outcome.unchanged += 1
             continue
-        before = _apply_mark(item, user=acting_user, result=result, note=note)
-        changed.append(item)
+        (new_finding if item.result != result else new_note).append(item.pk)
         entries.append(
             build_entry(
                 action=AuditAction.CHANGE,
                 actor=acting_user,
                 obj=item,
-                before=before,
-                after={"result": item.result, "note": item.note},
-                detail={"campaign": campaign.pk, "version": item.version, "bulk": True},
+                before={"result": item.result, "note": item.note},
+                after={"result": result, "note": note},
+                detail={"campaign": campaign.pk, "version": item.version + 1, "bulk": True},
             )
         )
-    VerificationItem.objects.bulk_update(changed, _MARK_FIELDS, batch_size=_CHUNK)
+    # One statement per group (a per-row bulk update costs far more to build than to run).
+    marked = {
+        "result": result,
+        "note": note,
+        "checked_by": acting_user,
+        "checked_at": now,
+        "version": F("version") + 1,
+    }
+    for ids, extra in ((new_finding, {"applied": False}), (new_note, {})):
+        for chunk in _chunks(ids):
+            VerificationItem.objects.filter(pk__in=chunk).update(**marked, **extra)
     AuditEntry.objects.bulk_create(entries, batch_size=_CHUNK)
-    outcome.marked = len(changed)
+    outcome.marked = len(entries)
     return outcome
 
 
@@ -533,52 +546,64 @@ class ApplyResult:
 
 
 def _apply(acting_user: User, campaign: VerificationCampaign) -> ApplyResult:
-    waiting = (
-        VerificationItem.objects.filter(campaign=campaign, applied=False)
-        .exclude(result=VerificationResult.PENDING)
-        .select_related("checked_by")
-        .order_by("id")
+    waiting = VerificationItem.objects.filter(campaign=campaign, applied=False).exclude(
+        result=VerificationResult.PENDING
     )
-    items = list(waiting)
+    items = list(
+        waiting.order_by("id").values_list(
+            "employer_id",
+            "result",
+            "note",
+            "checked_by__full_name",
+            "checked_by__username",
+            "checked_at",
+        )
+    )
     outcome = ApplyResult()
     if not items:
         return outcome
+    # The employers the cadre may still change, locked, read as plain values (the audit rows
+    # are built from them without model instances: a county's campaign has thousands).
     employers = {
-        e.pk: e
-        for e in Employer.objects.restrict(acting_user, Action.CHANGE)
+        pk: (status, name, owner_path)
+        for pk, status, name, owner_path in Employer.objects.restrict(acting_user, Action.CHANGE)
         .filter(pk__in=waiting.values("employer_id"))
-        .select_related("owner")
         .select_for_update(of=("self",))
+        .values_list("pk", "status", "name", "owner__path")
     }
     now = timezone.now()
     moves: dict[str, list[int]] = {}
-    done: list[int] = []
     entries: list[AuditEntry] = []
     transitions: Counter[str] = Counter()
-    for item in items:
-        employer = employers.get(item.employer_id)
-        if employer is None:
-            outcome.out_of_scope += 1
+    outside: list[int] = []
+    label = Employer._meta.label_lower
+    for employer_id, result, note, checker_name, checker_username, checked_at in items:
+        found = employers.get(employer_id)
+        if found is None:
+            outside.append(employer_id)
             continue
-        done.append(item.pk)
-        if employer.status == item.result:
+        status, name, owner_path = found
+        if status == result:
             outcome.confirmed += 1
             continue
-        moves.setdefault(item.result, []).append(employer.pk)
-        transitions[f"{employer.status}→{item.result}"] += 1
+        moves.setdefault(result, []).append(employer_id)
+        transitions[f"{status}→{result}"] += 1
         entries.append(
             build_entry(
                 action=AuditAction.CHANGE,
                 actor=acting_user,
-                obj=employer,
-                before={"status": employer.status},
-                after={"status": item.result},
+                object_type=label,
+                object_id=str(employer_id),
+                object_repr=name,
+                union_path=owner_path,
+                before={"status": status},
+                after={"status": result},
                 detail={
                     "verification": campaign.pk,
                     "campaign": campaign.name,
-                    "checked_by": item.checked_by.display_name if item.checked_by else "",
-                    "checked_at": item.checked_at,
-                    "note": item.note,
+                    "checked_by": checker_name or checker_username or "",
+                    "checked_at": checked_at,
+                    "note": note,
                 },
             )
         )
@@ -586,11 +611,12 @@ def _apply(acting_user: User, campaign: VerificationCampaign) -> ApplyResult:
         for chunk in _chunks(ids):
             Employer.objects.filter(pk__in=chunk).update(status=status, updated_at=now)
     AuditEntry.objects.bulk_create(entries, batch_size=_CHUNK)
-    for chunk in _chunks(done):
-        VerificationItem.objects.filter(pk__in=chunk).update(applied=True)
+    done = waiting.exclude(employer_id__in=outside) if outside else waiting
+    done.update(applied=True)
     outcome.changed = len(entries)
+    outcome.out_of_scope = len(outside)
     outcome.transitions = dict(transitions)
-    if done:
+    if outcome.changed or outcome.confirmed:
         record(
             action=AuditAction.CHANGE,
             actor=acting_user,

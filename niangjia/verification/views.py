@@ -27,7 +27,7 @@ from niangjia.accounts.models import User
 from niangjia.accounts.scope import paths_for
 from niangjia.orgs import queries
 from niangjia.orgs.forms import PICKER_SEARCH, add_service_errors, form_state
-from niangjia.orgs.models import Employer, Union
+from niangjia.orgs.models import Union
 from niangjia.utilities.paging import offset_page
 from niangjia.utilities.scoping import allowed, get_scoped_or_404
 from niangjia.verification import exports, selectors, services
@@ -519,8 +519,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sees_campaign": allowed(user, Action.VIEW, campaign),
             "sees_employer": allowed(user, Action.VIEW, item.employer),
             "findings": FINDINGS,
-            "history": queries.object_history(Employer, item.employer_id),
-            "item_history": queries.object_history(VerificationItem, item.pk, limit=20),
+            "history": selectors.employer_history(item.employer),
+            "item_history": selectors.item_history(item),
             "other_checks": selectors.employer_checks(
                 user=user, employer=item.employer, exclude=item
             ),
