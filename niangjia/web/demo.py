@@ -40,6 +40,7 @@ from niangjia.orgs.choices import (
     UnionStatus,
 )
 from niangjia.orgs.models import Employer, Region, Union
+from niangjia.relief.demo import load_relief
 from niangjia.verification.demo import load_verification
 from niangjia.web.demo_members import MembersSummary, load_members
 
@@ -108,6 +109,9 @@ PERSONAS: tuple[Persona, ...] = (
         "基层干部：江岸区大智街道的一家企业工会",
     ),
     Persona("hubei_auditor", "赵敏", Role.AUDITOR, HUBEI, "只读审计员：湖北省总工会范围内只能查看"),
+    Persona(
+        "jiangan_finance", "吴静", Role.FINANCE, JIANGAN, "财务人员：复核江岸区大额帮扶资金发放"
+    ),
     Persona("worker", "孙小勇", None, "", "职工：没有任何管理角色"),
     Persona(
         "sys_admin",
@@ -823,6 +827,11 @@ def load_demo(*, progress: Callable[[str], None] | None = None) -> DemoSummary:
         loader.progress("江岸区用人单位核查")
         verification = load_verification(admin=loader.acting(), county=anchors[JIANGAN])
         loader.summary.employers_created += verification.employers_created
+
+        loader.progress("困难职工帮扶")
+        load_relief(
+            admin=loader.acting(), hubei=hubei, jiangan=anchors[JIANGAN], jianghan=anchors[JIANGHAN]
+        )
     return loader.summary
 
 
