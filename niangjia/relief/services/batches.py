@@ -72,6 +72,8 @@ class BatchCriteria:
     causes: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     within: Union | None = None
+    # At most this many households (the earliest files first), e.g. for a budget.
+    limit: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -79,10 +81,13 @@ class BatchCriteria:
             "causes": self.causes,
             "levels": self.levels,
             "within": self.within.pk if self.within is not None else None,
+            "limit": self.limit,
         }
 
 
 def _check_criteria(criteria: BatchCriteria) -> None:
+    if criteria.limit is not None and not 1 <= criteria.limit <= 10_000_000:
+        raise ValidationError({"limit": "户数上限应为正整数"})
     for values, choices, name, label in (
         (criteria.categories, Category, "categories", "困难类别"),
         (criteria.causes, HardshipCause, "causes", "致困原因"),
@@ -216,7 +221,10 @@ def batch_create(
         cap=rule.cap_per_year,
         criteria=criteria,
     )
-    select_sql, select_params = files.order_by().values("pk").query.sql_with_params()
+    chosen = files.order_by("pk").values("pk")
+    if criteria.limit is not None:
+        chosen = chosen[: criteria.limit]
+    select_sql, select_params = chosen.query.sql_with_params()
     table = BatchPayment._meta.db_table
     columns = _columns(
         BatchPayment, ["batch", "file", "amount", "state", "failure_reason", "attempts"]

@@ -202,3 +202,16 @@ def test_a_batch_summary_counts_by_state(tree, personas, households, fund):
     # A cancelled batch no longer holds its households.
     again = draft(fund, personas["county_cadre"], categories=[Category.DEEP])
     assert again.payment_count == 3
+
+
+def test_a_batch_may_take_at_most_a_number_of_households_earliest_first(
+    tree, personas, households, fund
+):
+    batch = draft(fund, personas["county_cadre"], limit=2)
+    files = list(
+        BatchPayment.objects.filter(batch=batch)
+        .order_by("file_id")
+        .values_list("file_id", flat=True)
+    )
+    assert files == [households["deep"][0].pk, households["deep"][1].pk]
+    assert batch.criteria["limit"] == 2
