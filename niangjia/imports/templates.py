@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -208,20 +210,34 @@ def _validation(column: Column, lists: Worksheet, list_column: int) -> DataValid
     )
 
 
+_NOTES_WIDTHS = (18, 10, 56, 50, 22)
+_LINE_HEIGHT = 15
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` characters wide (a Chinese
+    character takes two), so that rows can be given their height: spreadsheet programs do not
+    grow rows for wrapped text written by a library."""
+    units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, math.ceil(units / max(width - 1, 1)))
+
+
 def _fill_notes_sheet(sheet: Worksheet, title: str, columns: Sequence[Column]) -> None:
-    sheet.column_dimensions["A"].width = 26
-    sheet.column_dimensions["B"].width = 10
-    sheet.column_dimensions["C"].width = 60
-    sheet.column_dimensions["D"].width = 50
-    sheet.column_dimensions["E"].width = 24
+    for index, width in enumerate(_NOTES_WIDTHS):
+        sheet.column_dimensions[column_letter(index)].width = width
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     heading = sheet.cell(row=1, column=1, value=f"{title}导入模板填写说明")
     heading.font = Font(bold=True, size=14)
+    sheet.row_dimensions[1].height = 24
     row = 2
     for line in _general_notes(title):
         cell = sheet.cell(row=row, column=1, value=line)
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
         cell.alignment = _WRAP
-        sheet.row_dimensions[row].height = 32
+        sheet.row_dimensions[row].height = _LINE_HEIGHT * _lines(line, sum(_NOTES_WIDTHS)) + 3
         row += 1
     row += 1
     for index, text in enumerate(("列名", "是否必填", "填写要求", "可填的值", "示例"), start=1):
@@ -229,6 +245,7 @@ def _fill_notes_sheet(sheet: Worksheet, title: str, columns: Sequence[Column]) -
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.border = _BORDER
+    sheet.freeze_panes = sheet.cell(row=row + 1, column=1)
     for column in columns:
         row += 1
         values = (column.label, _requirement(column), column.note, _allowed(column), column.example)
@@ -238,6 +255,8 @@ def _fill_notes_sheet(sheet: Worksheet, title: str, columns: Sequence[Column]) -
             cell.border = _BORDER
             if index == 2 and column.required:
                 cell.font = _REQUIRED_FONT
+        lines = max(_lines(str(v), w) for v, w in zip(values, _NOTES_WIDTHS, strict=True))
+        sheet.row_dimensions[row].height = _LINE_HEIGHT * lines + 3
 
 
 def template_for(kind: str) -> tuple[str, bytes]:
