@@ -125,8 +125,11 @@ def data_rows(run: ImportRun) -> Iterator[tuple[int, list[Any]]]:
     for row_no, cells in enumerate(rows, start=1):
         if row_no <= run.header_row:
             continue
-        if not any(cell not in (None, "") for cell in cells):
-            continue
+        for cell in cells:
+            if cell is not None and cell != "":
+                break
+        else:
+            continue  # an empty row
         # The template's example row, left in place, is not a member.
         if row_no == run.header_row + 1 and is_example_row(
             apply_mapping(cells, run.mapping), columns
@@ -274,7 +277,12 @@ def member_dry_run(
     _CHECKER = checker
     pool = None
     try:
-        if total_hint is not None and total_hint >= PARALLEL_FROM_ROWS and _can_fork():
+        big = (
+            total_hint >= PARALLEL_FROM_ROWS
+            if total_hint is not None
+            else stored_path(run).stat().st_size >= PARALLEL_FROM_ROWS * 40  # ~40 bytes a row
+        )
+        if big and _can_fork():
             # Forked after the checker is built: the children inherit it (and the field keys).
             # They never touch the database and leave by os._exit, so the connection they
             # inherit is not used nor closed by them; it is closed here when it can be.
@@ -435,14 +443,16 @@ def _resolve_employers(
         with connection.cursor() as cursor:
             if codes:
                 cursor.execute(
-                    f"SELECT e.uscc, e.id FROM {employers} e WHERE e.uscc = ANY(%s){subtree}",
-                    [list(codes), prefix, prefix],
+                    f"SELECT e.uscc, e.id FROM {employers} e"
+                    f" WHERE e.uscc = ANY(string_to_array(%s, ',')){subtree}",
+                    [",".join(codes), prefix, prefix],
                 )
                 by_code = dict(cursor.fetchall())
             if names:
                 cursor.execute(
-                    f"SELECT e.id, e.name FROM {employers} e WHERE e.name = ANY(%s){subtree}",
-                    [list(names), prefix, prefix],
+                    f"SELECT e.id, e.name FROM {employers} e"
+                    f" WHERE e.name = ANY(string_to_array(%s, E'\\x1f')){subtree}",
+                    ["\x1f".join(names), prefix, prefix],
                 )
                 for pk, name in cursor.fetchall():
                     by_name.setdefault(name, []).append(pk)
@@ -495,8 +505,8 @@ def _existing_members(good: list[CheckedRow]) -> dict[str, tuple[Any, ...]]:
             cursor.execute(
                 f"SELECT m.id_hash, m.id, m.status, u.name, m.id_masked, {columns}"
                 f" FROM {Member._meta.db_table} m JOIN {Union._meta.db_table} u"
-                f" ON u.id = m.union_id WHERE m.id_hash = ANY(%s)",
-                [hashes],
+                f" ON u.id = m.union_id WHERE m.id_hash = ANY(string_to_array(%s, ','))",
+                [",".join(hashes)],
             )
             for row in cursor.fetchall():
                 found[row[0]] = row

@@ -21,6 +21,8 @@ from niangjia.imports.columns import (
     normalize_label,
     row_extractor,
 )
+from niangjia.imports.files import head_rows, inspect_upload, read_rows
+from niangjia.imports.tests.builders import write_xlsx
 from niangjia.members.choices import ETHNIC_GROUPS
 from niangjia.members.models import Member
 from niangjia.orgs.models import Employer
@@ -457,3 +459,40 @@ def test_a_confirmed_mapping_with_a_field_twice_an_unknown_field_or_a_missing_on
 )
 def test_column_letters_follow_the_spreadsheet(index, letter):
     assert column_letter(index) == letter
+
+
+# --- Through real files ----------------------------------------------------------------------------
+
+
+def test_a_workbook_with_a_merged_title_has_its_header_found_on_row_3(tmp_path):
+    rows = [
+        ["江岸区某某物流公司工会会员花名册（2024 年）"],
+        [],
+        ["序号", "＊姓　名", "公民身份号码", "联系电话", "民族", "文化程度", "籍贯", "入会时间"],
+        [1, "张三", "11010519491231002X", "13800138000", "汉族", "本科", "湖北武汉", "2024-05-01"],
+    ]
+    path = write_xlsx(tmp_path / "花名册.xlsx", rows, merge=["A1:H1"])
+    assert inspect_upload(path, original_name="花名册.xlsx") == "xlsx"
+    guess = detect_header(head_rows(path, "xlsx"), MEMBER_COLUMNS)
+    assert guess.row_number == 3
+    assert guess.mapping == {
+        1: "name",
+        2: "id_number",
+        3: "phone",
+        4: "ethnic_group",
+        5: "education",
+        7: "join_date",
+    }
+    assert guess.unmapped == {0: "序号", 6: "籍贯"}
+    assert guess.ok
+
+
+def test_a_gb18030_csv_has_its_header_found_below_a_title_line(tmp_path):
+    text = "会员名册\n\n姓名,身份证号,手机号,备注\n张三,11010519491231002X,13800138000,\n"
+    path = tmp_path / "名册.csv"
+    path.write_bytes(text.encode("gb18030"))
+    assert inspect_upload(path, original_name="名册.csv") == "csv"
+    guess = detect_header(list(read_rows(path, "csv")), MEMBER_COLUMNS)
+    assert guess.row_number == 3
+    assert guess.mapping == {0: "name", 1: "id_number", 2: "phone"}
+    assert guess.unmapped == {3: "备注"}
