@@ -245,7 +245,9 @@ def file_create(request: HttpRequest) -> HttpResponse:
             initial["union"] = get_scoped_or_404(Union, user, Action.ADD, pk=int(within)).pk
         form = FileForm(initial=initial, user=user)
         household = household_formset()
-    form.fields["city_region_code"].widget = _city_select()
+    city = form.fields["city_region_code"]
+    city.widget = _city_select()
+    city.help_text = "家庭不在所在工会的城市时选择；只列出已设置低保标准的城市"
     if request.method == "POST" and not picker_search:
         valid = form.is_valid() & household.is_valid()
         if valid:

@@ -352,3 +352,159 @@ def test_a_household_from_the_phone_application_to_a_relapse(
     fits_the_screen(phone)
     snap("relief-phone-status", target=phone)
     assert Fund.objects.get(pk=fund.pk).balance == Decimal("46200.00")
+
+
+def test_cadres_enter_a_household_set_a_threshold_allocate_money_and_pay_a_batch(
+    page: Page,
+    new_page: Any,
+    login: Any,
+    tree: Tree,
+    personas: Any,
+    snap: Any,
+) -> None:
+    from niangjia.relief.choices import BatchState, PaymentState
+    from niangjia.relief.models import BatchPayment, DisbursementBatch, LivingThreshold
+    from niangjia.utilities.testing.relief import make_file
+
+    set_threshold(tree, "1000")
+    make_file(tree, personas, name="郭春兰")
+    make_file(tree, personas, name="冯志刚")
+    city_fund = make_fund(tree, personas, union=tree.wuhan, amount="200000")
+    county = personas["county_cadre"]
+    province = personas["provincial_cadre"]
+
+    # --- The county cadre enters an application on a worker's behalf, with the household.
+    login(county, PERSONA_PASSWORD)
+    page.goto("/relief/")
+    page.get_by_role("link", name="录入建档申请").click()
+    expect(page.get_by_role("heading", name="录入建档申请")).to_be_visible()
+
+    def group(name: str) -> Locator:
+        return page.get_by_role("group", name=name, exact=True)
+
+    field(group("所在工会"), "union").get_by_role("combobox").select_option(
+        value=str(tree.jiangan_grassroots.pk)
+    )
+    worker = group("职工本人")
+    field(worker, "name").get_by_role("textbox").fill("邓秀珍")
+    field(worker, "id_number").get_by_role("textbox").fill(
+        make_id_number(region="420102", birth="19820305", serial=44)
+    )
+    field(worker, "phone").get_by_role("textbox").fill("13607161234")
+    work = group("工作与健康")
+    field(work, "work_status").get_by_role("combobox").select_option(label="失业")
+    field(work, "health").get_by_role("combobox").select_option(label="健康")
+    home = group("家庭与住房")
+    field(home, "household_size").get_by_role("spinbutton").fill("2")
+    field(home, "single_parent").get_by_role("checkbox").check()
+    field(home, "housing_type").get_by_role("combobox").select_option(label="公租房（廉租房）")
+    income = group("收入")
+    field(income, "monthly_wage").get_by_role("spinbutton").fill("0")
+    field(income, "other_income_year").get_by_role("spinbutton").fill("9600")
+    causes = group("致困原因")
+    field(causes, "main_cause").get_by_role("combobox").select_option(label="因下岗失业")
+    causes.get_by_role("checkbox", name="因单亲").check()
+    household = page.locator("[data-household-row]")
+    expect(household).to_have_count(1)
+    page.get_by_role("button", name="添加一位家庭成员").click()
+    expect(household).to_have_count(2)
+    first = household.first
+    field(first, "name").get_by_role("textbox").fill("邓小雨")
+    field(first, "relation").get_by_role("combobox").select_option(label="子女")
+    field(first, "school_or_employer").get_by_role("textbox").fill("武汉市育才小学")
+    snap("relief-file-form")
+    page.get_by_role("button", name="提交申请").click()
+    success(page, "申请已录入")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("邓秀珍")
+    expect(page.locator("#members")).to_contain_text("邓小雨")
+    created = HardshipFile.objects.get(name="邓秀珍")
+    assert created.single_parent and created.cause_2 == "08"
+    assert created.income_per_head == Decimal("400.00")
+    assert created.household_members.count() == 1
+
+    # --- The provincial federation sets 武汉市's threshold for next year.
+    province_page = new_page()
+    login(province, PERSONA_PASSWORD, target=province_page)
+    province_page.goto("/relief/rules/")
+    province_page.get_by_text("设置城市的年度标准").click()
+    form = province_page.locator("#thresholds form")
+    field(form, "region").get_by_role("combobox").select_option(value="420100")
+    field(form, "year").get_by_role("spinbutton").fill(str(city_fund.year + 1))
+    field(form, "monthly_amount").get_by_role("spinbutton").fill("1080")
+    form.get_by_role("button", name="保存标准").click()
+    success(province_page, f"已设置武汉市{city_fund.year + 1}年最低生活保障标准")
+    assert LivingThreshold.objects.get(year=city_fund.year + 1).monthly_amount == Decimal("1080")
+    snap("relief-rules", target=province_page)
+
+    # --- …and allocates money of the city's fund down to 江岸区.
+    province_page.goto(f"/relief/funds/{city_fund.pk}/")
+    province_page.get_by_text("下拨下级工会").click()
+    allocate = province_page.locator("#allocate form")
+    field(allocate, "union").get_by_role("combobox").select_option(value=str(tree.jiangan.pk))
+    field(allocate, "amount").get_by_role("spinbutton").fill("30000")
+    allocate.get_by_role("button", name="下拨").click()
+    success(province_page, "已向江岸区总工会下拨 30,000.00 元")
+    expect(province_page.locator("#allocations")).to_contain_text("江岸区总工会")
+    county_fund = Fund.objects.get(parent=city_fund)
+    assert county_fund.balance == Decimal("30000.00")
+    snap("relief-fund-allocated", target=province_page)
+
+    # --- The county cadre draws a batch from the allocated money; another cadre approves.
+    page.goto("/relief/batches/new/")
+    field(page, "fund").get_by_role("combobox").select_option(value=str(county_fund.pk))
+    field(page, "name").get_by_role("textbox").fill("春节送温暖")
+    field(page, "assistance_type").get_by_role("combobox").select_option(label="送温暖")
+    field(page, "amount").get_by_role("spinbutton").fill("600")
+    page.get_by_role("checkbox", name="深度困难").check()
+    page.get_by_role("button", name="选取家庭，生成批次").click()
+    success(page, "已生成批次草稿：2 户，合计 1,200.00 元")
+    batch = DisbursementBatch.objects.get()
+    expect(page.locator("#decide")).not_to_contain_text("审批批次")  # not by its maker
+
+    approver = new_page()
+    login(make_cadre(tree.jiangan, "jiangan_head"), PERSONA_PASSWORD, target=approver)
+    approver.goto(f"/relief/batches/{batch.pk}/")
+    approver.get_by_role("button", name="审批批次").click()
+    success(approver, "批次已审批")
+
+    page.reload()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="确认发放并记账").click()
+    success(page, "已发放 2 户，合计 1,200.00 元，资金余额 28,800.00 元")
+    row = page.locator("#payments tbody tr", has_text="冯志刚")
+    row.get_by_text("登记发放失败").click()
+    row.get_by_placeholder("如：账户已销户").fill("户名与账号不符")
+    row.get_by_role("button", name="退回").click()
+    success(page, "已登记发放失败，资金已退回")
+    expect(page.locator("#payments")).to_contain_text("户名与账号不符")
+    snap("relief-batch", target=page)
+    page.locator("#payments tbody tr", has_text="冯志刚").get_by_role(
+        "button", name="更正后重新提交"
+    ).click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="发放重新提交的明细").click()
+    success(page, "已发放 1 户")
+    page.get_by_role("button", name="对账完成").click()
+    success(page, "批次已对账")
+    batch.refresh_from_db()
+    assert batch.state == BatchState.RECONCILED
+    assert set(BatchPayment.objects.values_list("state", flat=True)) == {PaymentState.PAID}
+    county_fund.refresh_from_db()
+    assert county_fund.balance == Decimal("28800.00")
+
+    # --- At phone size the workbench and a file's page fit the screen.
+    mobile = new_page(viewport=PHONE)
+    login(county, PERSONA_PASSWORD, target=mobile)
+    mobile.goto("/relief/")
+    expect(mobile.locator("table.file-table")).to_contain_text("邓秀珍")
+    fits_the_screen(mobile)
+    snap("relief-phone-workbench", target=mobile)
+    mobile.locator("table.file-table").get_by_role("link", name="邓秀珍").click()
+    expect(mobile.get_by_role("heading", level=1)).to_contain_text("邓秀珍")
+    fits_the_screen(mobile)
+    snap("relief-phone-file", target=mobile)
+    mobile.goto("/relief/plans/")
+    fits_the_screen(mobile)
+    mobile.goto(f"/relief/batches/{batch.pk}/")
+    fits_the_screen(mobile)
+    snap("relief-phone-batch", target=mobile)
