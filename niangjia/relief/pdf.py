@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -53,12 +53,27 @@ LABEL = ParagraphStyle("label", parent=TEXT, alignment=TA_CENTER)
 TITLE = ParagraphStyle("title", parent=TEXT, fontSize=17, leading=22, alignment=TA_CENTER)
 SUB = ParagraphStyle("sub", parent=TEXT, fontSize=9, leading=12)
 SECTION = ParagraphStyle("section", parent=TEXT, fontSize=10.5, leading=14)
+SIGNED = ParagraphStyle("signed", parent=TEXT, alignment=TA_RIGHT)
 
 ETHNIC = dict(ETHNIC_GROUPS)
 BLANK = "—"
 
 
-def _p(value: Any, style: ParagraphStyle = TEXT) -> Paragraph:
+@dataclass(frozen=True)
+class Opinion:
+    """An opinion cell: the note at the top, the seal and date at the bottom right."""
+
+    note: str
+    signed: str
+
+
+def _p(value: Any, style: ParagraphStyle = TEXT) -> Any:
+    if isinstance(value, Opinion):
+        return [
+            Paragraph(_escape(value.note or "　"), TEXT),
+            Spacer(1, 5 * mm),
+            Paragraph(_escape(value.signed), SIGNED),
+        ]
     text = BLANK if value in (None, "") else str(value)
     return Paragraph(_escape(text), style)
 
@@ -311,11 +326,9 @@ def _members_table(members: Sequence[HouseholdMember]) -> Table:
 def _steps_grid(file: HardshipFile) -> Table:
     """The opinions of each level with their dates, and room for the signature and seal."""
     g = Grid()
-    tall = 15 * mm
 
     def opinion(label: str, done: Any, note: str) -> None:
-        text = f"{note}　　　　（盖章）　{_date(done)}"
-        g.row(L(label, 2), V(text, 6), height=tall)
+        g.row(L(label, 2), V(Opinion(note, f"（盖章）　{_date(done)}"), 6))
 
     opinion(
         "基层工会初审意见",
