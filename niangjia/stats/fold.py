@@ -54,6 +54,7 @@ from niangjia.audit.choices import AuditAction
 from niangjia.audit.models import AuditEntry
 from niangjia.members.models import JoinApplication, Member, MemberEvent, Transfer
 from niangjia.orgs.models import Employer, Union
+from niangjia.relief.models import FileEvent, Fund, HardshipFile, LedgerEntry
 from niangjia.stats import sources
 from niangjia.stats.models import FoldState, StatOwnValue, StatValue
 from niangjia.stats.periods import month_key
@@ -203,11 +204,50 @@ def _consistent_transaction() -> Iterator[None]:
 # --- Reading the sources
 
 
+@dataclass(frozen=True)
+class Source:
+    """An append-only table the folder reads: each new row marks a union changed (membership
+    events also carry flows). ``columns`` are read from ``t`` (the table) and ``joins``."""
+
+    name: str
+    table: str
+    columns: str
+    joins: str = ""
+
+
+SOURCES = (
+    Source(
+        "events",
+        MemberEvent._meta.db_table,
+        "t.id, t.member_id, t.kind, t.from_status, t.to_status, t.union_id, t.date",
+    ),
+    Source(
+        "audit",
+        AuditEntry._meta.db_table,
+        "t.id, t.action, t.object_type, t.object_id, t.union_path, t.before, t.after",
+    ),
+    # A relief file's timeline: every step, assistance decision and payment of the file
+    # (batch payments too, which write one audit row for the whole batch).
+    Source(
+        "file_events",
+        FileEvent._meta.db_table,
+        "t.id, f.union_id",
+        f"JOIN {HardshipFile._meta.db_table} f ON f.id = t.file_id",
+    ),
+    # Every movement of a relief fund's balance.
+    Source(
+        "ledger",
+        LedgerEntry._meta.db_table,
+        "t.id, f.union_id",
+        f"JOIN {Fund._meta.db_table} f ON f.id = t.fund_id",
+    ),
+)
+
+
 @dataclass
 class Position:
     snapshot: str = ""
-    last_event_id: int = 0
-    last_audit_id: int = 0
+    last_ids: dict[str, int] = field(default_factory=dict)
 
 
 def _scalar(sql: str, params: Sequence[Any] = ()) -> Any:
@@ -219,44 +259,47 @@ def _scalar(sql: str, params: Sequence[Any] = ()) -> Any:
 
 def _current_position() -> Position:
     position = Position(
-        last_event_id=MemberEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
-        last_audit_id=AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
+        last_ids={
+            source.name: _scalar(f"SELECT max(id) FROM {source.table}") or 0  # noqa: S608
+            for source in SOURCES
+        }
     )
     if connection.vendor == "postgresql":
         position.snapshot = _scalar("SELECT pg_current_snapshot()::text")
     return position
 
 
+def _committed_since(state: FoldState, now: Position) -> list[str]:
+    """Transactions in progress at the last fold that are visible (committed) now."""
+    committed: list[str] = _scalar(
+        "SELECT coalesce(array_agg(x::text), '{}') FROM pg_snapshot_xip(%s::pg_snapshot) AS x "
+        "WHERE pg_visible_in_snapshot(x, %s::pg_snapshot)",
+        [state.snapshot, now.snapshot],
+    )
+    return committed
+
+
 def _new_rows(
-    table: str, columns: str, state: FoldState, now: Position, last_id: int
+    source: Source, state: FoldState, committed: list[str] | None
 ) -> list[tuple[Any, ...]]:
-    """Source rows committed since ``state``'s position, by snapshot or by id."""
-    if not (_by_snapshot() and state.snapshot):
-        with connection.cursor() as cursor:
+    """Rows of ``source`` committed since ``state``'s position: by snapshot (``committed``
+    given) or by id."""
+    select = f"SELECT {source.columns} FROM {source.table} t {source.joins}"  # noqa: S608
+    with connection.cursor() as cursor:
+        if committed is None:
             cursor.execute(
-                f"SELECT {columns} FROM {table} WHERE id > %s ORDER BY id",  # noqa: S608
-                [last_id],
+                f"{select} WHERE t.id > %s ORDER BY t.id",
+                [int(state.last_ids.get(source.name, 0))],
             )
             return list(cursor.fetchall())
-    with connection.cursor() as cursor:
-        # Transactions in progress at the last fold that are visible (committed) now.
         cursor.execute(
-            "SELECT coalesce(array_agg(x::text), '{}') FROM pg_snapshot_xip(%s::pg_snapshot) AS x "
-            "WHERE pg_visible_in_snapshot(x, %s::pg_snapshot)",
-            [state.snapshot, now.snapshot],
-        )
-        committed: list[str] = cursor.fetchone()[0]
-        cursor.execute(
-            f"SELECT {columns} FROM {table} "  # noqa: S608
-            "WHERE stats_xact >= pg_snapshot_xmax(%s::pg_snapshot) ORDER BY id",
+            f"{select} WHERE t.stats_xact >= pg_snapshot_xmax(%s::pg_snapshot) ORDER BY t.id",
             [state.snapshot],
         )
         rows = list(cursor.fetchall())
         if committed:
             cursor.execute(
-                f"SELECT {columns} FROM {table} "  # noqa: S608
-                "WHERE stats_xact = ANY(%s::xid8[]) ORDER BY id",
-                [committed],
+                f"{select} WHERE t.stats_xact = ANY(%s::xid8[]) ORDER BY t.id", [committed]
             )
             rows += cursor.fetchall()
     return rows
@@ -284,22 +327,21 @@ class Batch:
 # Keys of an audit row's before/after that name a union whose own figures may have changed.
 UNION_KEYS = ("owner_id", "covering_union_id", "union", "union_id", "from_union", "to_union")
 
-EVENT_COLUMNS = "id, member_id, kind, from_status, to_status, union_id, date"
-AUDIT_COLUMNS = "id, action, object_type, object_id, union_path, before, after"
-
 
 def _fold(state: FoldState) -> FoldResult:
     now = _current_position()
     result = FoldResult()
     batch = Batch()
-    events = _new_rows(MemberEvent._meta.db_table, EVENT_COLUMNS, state, now, state.last_event_id)
-    if len(events) > REBUILD_ABOVE:
-        log.warning("%s new membership events: recounting everything", len(events))
+    committed = _committed_since(state, now) if _by_snapshot() and state.snapshot else None
+    rows = {source.name: _new_rows(source, state, committed) for source in SOURCES}
+    if len(rows["events"]) > REBUILD_ABOVE:
+        log.warning("%s new membership events: recounting everything", len(rows["events"]))
         return _rebuild(state)
-    audits = _new_rows(AuditEntry._meta.db_table, AUDIT_COLUMNS, state, now, state.last_audit_id)
-    result.events, result.audits = len(events), len(audits)
-    _read_events(events, batch)
-    _read_audits(audits, batch)
+    result.events, result.audits = len(rows["events"]), len(rows["audit"])
+    _read_events(rows["events"], batch)
+    _read_audits(rows["audit"], batch)
+    for name in ("file_events", "ledger"):
+        batch.dirty.update(union_id for _pk, union_id in rows[name])
     _resolve_dirty(batch)
     result.dirty = len(batch.dirty)
     deltas = _recount_own(batch.dirty)
@@ -312,18 +354,18 @@ def _fold(state: FoldState) -> FoldResult:
     result.recounted = len(affected)
     if batch.ghosts:
         StatValue.objects.filter(node_id__in=list(batch.ghosts)).delete()
-    _save_position(state, now, events, audits)
+    _save_position(state, now, rows)
     return result
 
 
-def _save_position(
-    state: FoldState, now: Position, events: list[tuple[Any, ...]], audits: list[tuple[Any, ...]]
-) -> None:
+def _save_position(state: FoldState, now: Position, rows: dict[str, list[tuple[Any, ...]]]) -> None:
     state.snapshot = now.snapshot
     # By id, the highest folded; by snapshot, the highest visible (read only inside a caller's
     # transaction, where there is one writer).
-    state.last_event_id = max([now.last_event_id, *(row[0] for row in events)])
-    state.last_audit_id = max([now.last_audit_id, *(row[0] for row in audits)])
+    state.last_ids = {
+        name: max([last, *(row[0] for row in rows.get(name, ()))])
+        for name, last in now.last_ids.items()
+    }
     state.folded_at = timezone.now()
     state.folds += 1
     state.save()
@@ -677,8 +719,7 @@ def _rebuild(state: FoldState | None) -> FoldResult:
     rows = _totals_from_own(own)
     state = state or FoldState(name=STATE)
     state.snapshot = now.snapshot
-    state.last_event_id = now.last_event_id
-    state.last_audit_id = now.last_audit_id
+    state.last_ids = now.last_ids
     state.config = config_fingerprint()
     state.rebuilt_at = state.folded_at = timezone.now()
     state.folds += 1

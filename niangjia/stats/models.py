@@ -79,13 +79,13 @@ class FoldState(models.Model):
 
     On PostgreSQL ``snapshot`` is the ``pg_snapshot`` of the last fold: every source row whose
     writing transaction was visible in it has been folded. On SQLite (one writer at a time,
-    so ids are handed out in commit order) the highest ids folded are kept instead.
+    so ids are handed out in commit order) the highest id folded of each source is kept
+    instead (``last_ids``, by source name).
     """
 
     name = models.CharField(max_length=20, primary_key=True)
     snapshot = models.TextField(blank=True)
-    last_event_id = models.BigIntegerField(default=0)
-    last_audit_id = models.BigIntegerField(default=0)
+    last_ids = models.JSONField(default=dict, blank=True)
     config = models.CharField("配置", max_length=200, blank=True)
     rebuilt_at = models.DateTimeField(null=True, blank=True)
     folded_at = models.DateTimeField(null=True, blank=True)

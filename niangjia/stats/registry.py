@@ -9,7 +9,7 @@ can be traced to its meaning.
 How an indicator is evaluated from the stored measures (``niangjia.stats.sources``):
 
 - ``STORED``: one stored measure (optionally one of its cuts, ``filter``);
-- ``SUM``: a signed sum of stored flows (``terms``);
+- ``SUM``: a signed sum of other indicators for the same period (``terms``);
 - ``RATIO``: one indicator divided by another, as a percentage;
 - ``OVERDUE``: pending applications whose due date has passed (by the day it is read).
 
@@ -20,10 +20,19 @@ where it can be derived: see ``history``); flows count what happened in a period
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from niangjia.members.choices import EmploymentForm, GigOccupation, Household, MemberStatus
 from niangjia.orgs.choices import IndustrySection, UnionKind, UnionLevel
+from niangjia.relief.choices import (
+    ArchiveLevel,
+    AssistanceType,
+    Category,
+    ExitKind,
+    FileState,
+    FundSource,
+    HardshipCause,
+)
 
 STOCK = "stock"
 FLOW = "flow"
@@ -38,6 +47,7 @@ OVERDUE = "overdue"
 GROUP_ORGS = "组织建设"
 GROUP_MEMBERS = "会员发展"
 GROUP_JOINING = "入会办理"
+GROUP_RELIEF = "困难职工帮扶"
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,15 @@ DIMENSIONS: dict[str, Dimension] = {
             "退会原因",
             {MemberStatus.LEFT: "退会", MemberStatus.DECEASED: "去世"},
         ),
+        Dimension("category", "困难类别", {**_choices(Category), "none": "未定类别"}),
+        Dimension("cause", "主要致困原因", _choices(HardshipCause)),
+        Dimension("archive_level", "档案级别", _choices(ArchiveLevel)),
+        Dimension("file_state", "档案状态", _choices(FileState)),
+        Dimension("exit_kind", "解困脱困类型", _choices(ExitKind)),
+        Dimension("assistance_type", "帮扶类型", _choices(AssistanceType)),
+        Dimension(
+            "fund_source", "资金来源", {**_choices(FundSource), "none": "未动用资金（实物）"}
+        ),
     )
 }
 
@@ -111,7 +130,8 @@ class Indicator:
     # A stock whose value at the end of a past period can be derived from its flows:
     # the current value less the net change after the period (``terms`` of that flow).
     history: str = ""
-    measures: tuple[str, ...] = field(default=())
+    # Stored in 1/scale of the unit (money in fen, shown in yuan).
+    scale: int = 1
 
     @property
     def kind_label(self) -> str:
@@ -355,6 +375,130 @@ INDICATORS: list[Indicator] = [
         evaluate=OVERDUE,
         measure="applications_pending",
     ),
+    # --- 困难职工帮扶
+    Indicator(
+        code="hardship_files",
+        name="在档困难职工",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=STOCK,
+        definition="已建档立卡、在档的困难职工家庭（公示期满建档后，至解困脱困前）。",
+        computation="统计状态为“在档”的困难职工档案，计在办理初审的工会。过去某期的期末数 = 当前数 − 该期之后各月的在档净增。",
+        dimensions=("category", "cause", "archive_level"),
+        measure="hardship_files",
+        history="hardship_net",
+    ),
+    Indicator(
+        code="hardship_files_state",
+        name="困难职工档案（按状态）",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=STOCK,
+        definition="各状态的困难职工档案：办理中（草稿、已申请、初审、入户调查、审核、公示）、在档、已解困脱困、已销档、未通过。",
+        computation="按档案当前状态统计，计在办理初审的工会。",
+        dimensions=("file_state",),
+        measure="hardship_files_state",
+    ),
+    Indicator(
+        code="hardship_filed",
+        name="新建档户数",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内建档立卡（公示期满进入在档）的困难职工家庭，按建档日期计入期间。",
+        computation="统计建档日期在期间内的档案（含此后已解困脱困、销档的）。",
+        measure="hardship_filed",
+    ),
+    Indicator(
+        code="hardship_exits",
+        name="解困脱困户数",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内确认解困或脱困的困难职工家庭，按解困脱困日期计入期间。",
+        computation="统计解困脱困日期在期间内的档案，可按脱困、解困细分。",
+        dimensions=("exit_kind",),
+        measure="hardship_exits",
+    ),
+    Indicator(
+        code="hardship_relapses",
+        name="返困户数",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内发现返困、重新建档申请的已解困脱困家庭，按发现返困的日期计入期间。",
+        computation="统计关联了原档案的返困重新建档申请，按其申请日期。",
+        measure="hardship_relapses",
+    ),
+    Indicator(
+        code="hardship_net",
+        name="在档净增",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内在档困难职工户数的增减。",
+        computation="新建档户数 − 解困脱困户数。",
+        evaluate=SUM,
+        terms=(("hardship_filed", 1), ("hardship_exits", -1)),
+    ),
+    Indicator(
+        code="hardship_files_during",
+        name="期内在档户数",
+        unit="户",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内任何时候在档的困难职工家庭：期间内解困脱困的，加上期末仍在档的。",
+        computation="解困脱困户数 + 期末在档困难职工户数。",
+        evaluate=SUM,
+        terms=(("hardship_exits", 1), ("hardship_files", 1)),
+    ),
+    Indicator(
+        code="exit_rate",
+        name="解困脱困率",
+        unit="%",
+        group=GROUP_RELIEF,
+        kind=RATIO,
+        definition="期间内在档的困难职工家庭中已经解困脱困的比例。",
+        computation="解困脱困户数 ÷ 期内在档户数 × 100%，保留一位小数。",
+        evaluate=DIVIDE,
+        numerator="hardship_exits",
+        denominator="hardship_files_during",
+    ),
+    Indicator(
+        code="assistance_amount",
+        name="帮扶金额",
+        unit="元",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内已发放的帮扶救助金额，含实物折价（送温暖、金秋助学、生活救助等）。",
+        computation="对状态为“已发放”的帮扶记录的金额与实物折价求和，按帮扶日期计入期间，计在困难职工档案所在的工会；可按帮扶类型、资金来源细分。",
+        dimensions=("assistance_type", "fund_source"),
+        measure="assistance_amount",
+        scale=100,
+    ),
+    Indicator(
+        code="assistance_times",
+        name="帮扶人次",
+        unit="人次",
+        group=GROUP_RELIEF,
+        kind=FLOW,
+        definition="期间内已发放的帮扶救助次数，一户每得到一次帮扶计一人次（走访慰问按次计，不按人计）。",
+        computation="统计状态为“已发放”的帮扶记录条数，按帮扶日期计入期间；可按帮扶类型、资金来源细分。",
+        dimensions=("assistance_type", "fund_source"),
+        measure="assistance_times",
+    ),
+    Indicator(
+        code="fund_balance",
+        name="帮扶资金余额",
+        unit="元",
+        group=GROUP_RELIEF,
+        kind=STOCK,
+        definition="本工会及下级工会管理的帮扶资金的当前余额。",
+        computation="对各项帮扶资金的余额求和（资金台账每笔收支后的余额），计在管理资金的工会；可按资金来源细分。",
+        dimensions=("fund_source",),
+        measure="fund_balance",
+        scale=100,
+    ),
 ]
 
 BY_CODE: dict[str, Indicator] = {i.code: i for i in INDICATORS}
@@ -384,7 +528,7 @@ def measures_of(indicator: Indicator) -> set[str]:
     if indicator.evaluate == DIVIDE:
         return measures_of(get(indicator.numerator)) | measures_of(get(indicator.denominator))
     if indicator.evaluate == SUM:
-        return {measure for measure, _sign in indicator.terms}
+        return {m for code, _sign in indicator.terms for m in measures_of(get(code))}
     measures = {indicator.measure}
     if indicator.history:
         measures |= measures_of(get(indicator.history))

@@ -114,10 +114,31 @@ def evaluate(
     if indicator.evaluate == SUM:
         if period is None:
             return None
-        return sum(
-            sign * data.months(measure, dims, period.first_month, period.last_month)
-            for measure, sign in indicator.terms
-        )
+        parts = [
+            (sign, evaluate(registry.get(code), data, period, dims))
+            for code, sign in indicator.terms
+        ]
+        if any(part is None for _sign, part in parts):
+            return None
+        total = sum(sign * (part or 0) for sign, part in parts)  # parts already scaled
+        return round(total, 2) if isinstance(total, float) else total
+    raw = _stored(indicator, data, period, dims, today)
+    return None if raw is None else _scaled(indicator, raw)
+
+
+def _scaled(indicator: Indicator, raw: int | float) -> int | float:
+    if indicator.scale == 1 or isinstance(raw, float):
+        return raw
+    return round(raw / indicator.scale, 2)
+
+
+def _stored(
+    indicator: Indicator,
+    data: NodeFigures,
+    period: Period | None,
+    dims: str,
+    today: datetime.date,
+) -> int | None:
     cut = dims or indicator.filter
     if indicator.kind == FLOW:
         if period is None:
@@ -138,8 +159,8 @@ def evaluate(
     net = registry.get(indicator.history)
     later = Period.containing("month", period.end + datetime.timedelta(days=1))
     change = sum(
-        sign * data.months(measure, "", later.first_month, month_key(today))
-        for measure, sign in net.terms
+        sign * data.months(registry.get(code).measure, "", later.first_month, month_key(today))
+        for code, sign in net.terms
     )
     return data.current(indicator.measure, "") - change
 
