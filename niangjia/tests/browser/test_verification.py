@@ -117,6 +117,16 @@ def test_cadre_splits_a_campaign_staff_mark_on_a_phone_and_closing_updates_the_r
     assert phone.evaluate("() => window.__sameDocument === true"), "the page reloaded"
     fits_the_screen(phone)
     snap("verification-03-phone-marking", target=phone)
+    # The campaign's own pages fit the phone too.
+    phone.get_by_role("link", name="核查列表").click()
+    phone.get_by_role("link", name=CAMPAIGN).click()
+    expect(phone.locator("[data-count='done']")).to_have_text("2")
+    fits_the_screen(phone)
+    snap("verification-03b-phone-campaign", target=phone)
+    phone.get_by_role("link", name="查看和标记核查单位").click()
+    expect(row(phone, first).locator(".vresult")).to_have_text("迁出")
+    fits_the_screen(phone)
+    snap("verification-03c-phone-items", target=phone)
 
     # --- The cadre sees the progress, overall and per person.
     page.reload()
