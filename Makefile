@@ -58,6 +58,7 @@ help:
 	@echo "make bench-members-list 计时干部会员名册（全国、省、县；首页和深页）"
 	@echo "make bench-verification 计时用人单位核查：发起、分配、标记和结束（默认 800 家，参数经 ARGS=）"
 	@echo "make bench-import-read  计时读取 100 万行名册（ROWS=）：入口检查、表头、逐行读取和内存峰值；无需数据库"
+	@echo "make bench-relief       困难职工帮扶：在压测数据上生成 50 万份档案、200 万条帮扶记录（已有则跳过，GEN_ARGS=--reset 重建），计时档案列表和 10 万户批量发放"
 
 # --- Environment ------------------------------------------------------------------------------
 
@@ -219,6 +220,14 @@ bench-verification: $(SYNCED) | var
 .PHONY: bench-import-read
 bench-import-read: $(SYNCED) | var
 	$(PY) bench/import_read.py $(if $(ROWS),--rows $(ROWS)) $(ARGS)
+
+# Hardship relief at scale on the tree of make bench-data (its DATABASE_URL): the data are
+# generated once (GEN_ARGS="--reset" regenerates), then the file list and a batch are timed.
+.PHONY: bench-relief
+bench-relief: $(SYNCED) | var
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-relief 需要 DATABASE_URL=postgresql://…（make bench-data 生成的库）" >&2; exit 1; }
+	$(PY) bench/relief_generate.py --if-empty $(GEN_ARGS)
+	$(PY) bench/relief_bench.py $(ARGS)
 
 .PHONY: clean
 clean:
