@@ -198,6 +198,7 @@ def plan_board(request: HttpRequest) -> HttpResponse:
     )
     if assistance_type:
         measures = measures.filter(assistance_type=assistance_type)
+    measures = measures.select_related("plan__file__union")
     columns = []
     change_paths = paths_for(user, Action.CHANGE)
     for state in selectors_pages.MEASURE_COLUMNS:

@@ -52,7 +52,7 @@ def fund_list(request: HttpRequest) -> HttpResponse:
     require_some(user, Action.VIEW, "您没有查看帮扶资金的权限")
     year_raw = request.GET.get("year", "")
     year = int(year_raw) if year_raw.isdigit() else None
-    funds = selectors.fund_list(user=user, year=year)
+    funds = selectors.fund_list(user=user, year=year).select_related("parent__union")
     page = offset_page(funds, page=request.GET.get("page"), per_page=50)
     totals = funds.aggregate(balance=Sum("balance"))
     years = sorted(

@@ -706,3 +706,70 @@ def test_a_federation_above_the_county_takes_no_applications(tree, threshold, cl
     response = client.get(reverse("relief_public:apply", args=[tree.wuhan.pk]))
     assert response.status_code == 404
     assert "不直接受理建档申请" in text(response)
+
+
+# --- Query counts of the other lists
+
+
+def _same_queries(client: Any, address: str, grow: Any) -> None:
+    client.get(address)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(address).status_code == 200
+    grow()
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(address).status_code == 200
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries][-5:]
+
+
+def test_the_plan_board_reads_a_fixed_number_of_queries(tree, personas, threshold, cadre_client):
+    cadre = personas["county_cadre"]
+
+    def plans(n: int) -> None:
+        for _ in range(n):
+            plan = services.plan_save(
+                file=make_file(tree, personas), goal="稳定就业", acting_user=cadre
+            )
+            services.measure_add(
+                plan=plan,
+                assistance_type=AssistanceType.EMPLOYMENT,
+                description="推荐就业岗位",
+                responsible_union=tree.jiangan,
+                deadline=today(),
+                acting_user=cadre,
+            )
+
+    plans(1)
+    _same_queries(cadre_client, url("plan_board"), lambda: plans(4))
+
+
+def test_the_fund_and_batch_lists_read_a_fixed_number_of_queries(
+    tree, personas, threshold, cadre_client
+):
+    parent = make_fund(tree, personas, union=tree.wuhan)
+
+    def funds() -> None:
+        for _ in range(4):
+            services.fund_allocate(
+                fund=parent,
+                union=tree.jiangan,
+                amount=Decimal("10"),
+                acting_user=personas["national_admin"],
+            )
+            make_fund(tree, personas)
+
+    make_fund(tree, personas)
+    _same_queries(cadre_client, url("fund_list"), funds)
+
+    def batches() -> None:
+        for i in range(4):
+            make_file(tree, personas)
+            services.batch_create(
+                fund=Fund.objects.filter(union=tree.jiangan).first(),
+                name=f"批次{i}",
+                assistance_type=AssistanceType.WARMTH,
+                amount=Decimal("100"),
+                acting_user=personas["county_cadre"],
+                year=today().year - i,
+            )
+
+    _same_queries(cadre_client, url("batch_list"), batches)
