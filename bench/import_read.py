@@ -203,13 +203,15 @@ def child(step: str, path: Path) -> None:
 
 
 def run_step(step: str, path: Path) -> dict:
-    output = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, "--child", step, str(path)],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    )
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"步骤 {step} 失败（{path.name}）")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
