@@ -151,25 +151,38 @@ class _Names:
         return self.names
 
 
-# ISO 7064 mod 11,10 (``models.format_member_number``) one digit at a time, and the state
-# after the first eight digits, shared by a thousand consecutive ids.
+# ISO 7064 mod 11,10 (``models.format_member_number``): the state after the first eight
+# digits is kept per thousand ids; the last three digits and the check digit, for each state,
+# come from a table.
 _STEP = [[(((state + digit) % 10 or 10) * 2) % 11 for digit in range(10)] for state in range(11)]
 
 
-def _member_numbers(pks: Iterable[int], prefix_states: dict[int, int]) -> Iterator[str]:
-    step = _STEP
+def _tail(state: int, tail: int) -> str:
+    digits = f"{tail:03d}"
+    for char in digits:
+        state = _STEP[state][int(char)]
+    return digits + str((11 - state) % 10)
+
+
+_TAILS = [[_tail(state, tail) for tail in range(1000)] for state in range(11)]
+
+
+def _head_state(head: int) -> int:
+    state = 10
+    for char in f"{head:08d}":
+        state = _STEP[state][int(char)]
+    return state
+
+
+def _member_numbers(pks: Iterable[int], head_states: dict[int, int]) -> list[str]:
+    numbers = []
     for pk in pks:
-        body = f"{pk:011d}"
-        head = pk // 1000
-        state = prefix_states.get(head)
+        head, tail = divmod(pk, 1000)
+        state = head_states.get(head)
         if state is None:
-            state = 10
-            for char in body[:8]:
-                state = step[state][ord(char) - 48]
-            prefix_states[head] = state
-        for char in body[8:]:
-            state = step[state][ord(char) - 48]
-        yield body + str((11 - state) % 10)
+            state = head_states[head] = _head_state(head)
+        numbers.append(f"{head:08d}{_TAILS[state][tail]}")
+    return numbers
 
 
 def member_rows(
@@ -185,29 +198,29 @@ def member_rows(
     values = members.order_by("union_path", "id").values_list(*_FIELDS, *personal)
     rows = stream(values) if stream is not None else values.iterator(chunk_size=CHUNK)
     unions, employers = _Names(Union), _Names(Employer)
-    prefix_states: dict[int, int] = {}
-    labels = _LABELS
+    head_states: dict[int, int] = {}
     sex, id_type, ethnic, education = (
-        labels["sex"],
-        labels["id_type"],
-        labels["ethnic_group"],
-        labels["education"],
+        _LABELS["sex"],
+        _LABELS["id_type"],
+        _LABELS["ethnic_group"],
+        _LABELS["education"],
     )
     household, form, gig, status = (
-        labels["household"],
-        labels["employment_form"],
-        labels["gig_occupation"],
-        labels["status"],
+        _LABELS["household"],
+        _LABELS["employment_form"],
+        _LABELS["gig_occupation"],
+        _LABELS["status"],
     )
-    decrypt = crypto.decrypt
+    if unmasked:
+        open_id = crypto.opener(purpose=ID_PURPOSE)
+        open_phone = crypto.opener(purpose=PHONE_PURPOSE)
     while chunk := list(islice(rows, CHUNK)):
         union_names = unions.fill(row[14] for row in chunk)
         employer_names = employers.fill(row[12] for row in chunk)
-        numbers = _member_numbers((row[0] for row in chunk), prefix_states)
+        numbers = _member_numbers((row[0] for row in chunk), head_states)
         for row, number in zip(chunk, numbers, strict=True):
             if unmasked:
-                id_number = decrypt(row[18], purpose=ID_PURPOSE)
-                phone = decrypt(row[19], purpose=PHONE_PURPOSE)
+                id_number, phone = open_id(row[18]), open_phone(row[19])
             else:
                 id_number, phone = row[18], row[19]
             yield (

@@ -117,3 +117,23 @@ def sealer(*, purpose: str) -> Callable[[str], bytes]:
         return head + nonce + aead(nonce, plaintext.encode(), associated)
 
     return seal
+
+
+def opener(*, purpose: str) -> Callable[[bytes | memoryview], str]:
+    """``decrypt`` for many values of one purpose (an unmasked export decrypts millions),
+    with the keys and associated data bound once."""
+    _, keys = _keys(settings.FIELD_ENCRYPTION_KEYS)
+    openers = {kid: aead.decrypt for kid, aead in keys.items()}
+    associated = purpose.encode()
+
+    def open_(blob: bytes | memoryview) -> str:
+        data = bytes(blob)
+        aead = openers.get(data[0]) if len(data) >= 1 + 12 + 16 else None
+        if aead is None:
+            raise DecryptionError("unknown key or truncated ciphertext")
+        try:
+            return aead(data[1:13], data[13:], associated).decode()
+        except Exception as exc:  # InvalidTag: wrong key, wrong purpose or tampered data
+            raise DecryptionError("ciphertext does not verify") from exc
+
+    return open_
