@@ -605,3 +605,14 @@ class RevealForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         chinese_messages(self)
+
+
+class PosterForm(RegistryForm):
+    """Which union's application poster to show."""
+
+    union = UnionPickerField(purpose=Purpose.COVER, label="工会")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        queryset = Union.objects.restrict(user, Action.VIEW).filter(accepting_unions_q())
+        self.setup_picker("union", queryset, purpose=Purpose.COVER)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("files/<int:pk>/form.pdf", views.file_pdf, name="file_pdf"),
     path("files/<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("poster/", views.application_poster, name="application_poster"),
     # Household plans (一户一策)
     path("files/<int:pk>/plan/", views_assistance.plan_edit, name="plan_edit"),
     path("plans/", views_assistance.plan_board, name="plan_board"),

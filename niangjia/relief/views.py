@@ -35,6 +35,8 @@ from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.services import record
+from niangjia.members.public_links import absolute
+from niangjia.members.services import accepting_unions_q, accepts_members
 from niangjia.orgs import queries
 from niangjia.orgs.forms import PICKER_SEARCH, add_service_errors, form_state
 from niangjia.orgs.models import Region, Union
@@ -45,6 +47,7 @@ from niangjia.relief.forms import (
     FileFilterForm,
     FileForm,
     FileSearchForm,
+    PosterForm,
     RevealForm,
     filter_query,
     household_formset,
@@ -56,6 +59,7 @@ from niangjia.relief.selectors_pages import FileFilters
 from niangjia.relief.services import files as file_services
 from niangjia.relief.services.rules import threshold_for
 from niangjia.utilities.paging import offset_page
+from niangjia.utilities.qr import svg_inline
 from niangjia.utilities.scoping import allowed, get_scoped_or_404
 
 FILES_PER_PAGE = 30
@@ -540,3 +544,33 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
         "default-src 'none'; img-src 'self'; plugin-types application/pdf"
     )
     return no_store(response)
+
+
+# --- The poster of the worker's application page
+
+
+@login_required
+@require_GET
+def application_poster(request: HttpRequest) -> HttpResponse:
+    """A printable poster with the QR code of a union's self-check and application page."""
+    user = request.user
+    require_some(user, Action.VIEW, "您没有查看困难帮扶的权限")
+    raw = request.GET.get("union", "")
+    union = None
+    if raw.isdigit():
+        union = get_scoped_or_404(Union, user, Action.VIEW, pk=int(raw))
+    else:
+        union = (
+            Union.objects.restrict(user, Action.VIEW)
+            .filter(accepting_unions_q())
+            .order_by("depth", "path")
+            .first()
+        )
+    form = PosterForm(initial={"union": union.pk if union else None}, user=user)
+    context: dict[str, Any] = {"form": form, "union": union}
+    if union is not None:
+        address = absolute(request, reverse("relief_public:union_check", args=[union.pk]))
+        context.update(
+            accepts=accepts_members(union), address=address, qr=svg_inline(address, scale=8)
+        )
+    return render(request, "relief/poster.html", context)

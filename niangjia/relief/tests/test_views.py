@@ -244,6 +244,13 @@ class TestReliefPagesScopedAccess(ScopedViewCases):
             allowed="county_cadre",
             forbidden=("auditor", *NOT_ALLOWED),
         ),
+        ScopedCase(
+            name="relief-application-poster",
+            url=lambda t: url("application_poster") + f"?union={t.jiangan_grassroots.pk}",
+            allowed=("county_cadre", "grassroots_cadre", "auditor"),
+            out_of_scope="sibling_cadre",
+            contains=lambda t: [f"/r/u/{t.jiangan_grassroots.pk}/"],
+        ),
         # Create, edit, one file
         ScopedCase(
             name="relief-file-create-form",

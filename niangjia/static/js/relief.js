@@ -1,7 +1,8 @@
 // Hardship relief pages: small enhancements; every page also works without this script.
 // - the file form: "添加一位家庭成员" adds a row of the household formset in place;
 // - a file's page: "查看号码" beside a household member prefills the reveal form;
-// - attachments: a file over the size limit is refused before it is sent.
+// - attachments: a file over the size limit is refused before it is sent;
+// - the poster: the print button.
 (function () {
   "use strict";
 
@@ -34,6 +35,10 @@
 
   function initRevealLinks() {
     document.addEventListener("click", function (event) {
+      if (event.target.closest("[data-print]")) {
+        window.print();
+        return;
+      }
       var link = event.target.closest("[data-reveal-member]");
       if (!link) return;
       var form = document.querySelector("#reveal form");

@@ -508,3 +508,15 @@ def test_cadres_enter_a_household_set_a_threshold_allocate_money_and_pay_a_batch
     mobile.goto(f"/relief/batches/{batch.pk}/")
     fits_the_screen(mobile)
     snap("relief-phone-batch", target=mobile)
+
+    # --- The poster with the QR code of the union's application page, to print.
+    page.goto("/relief/")
+    page.get_by_role("link", name="职工申请二维码").click()
+    field(page, "union").get_by_role("combobox").select_option(
+        value=str(tree.jiangan_grassroots.pk)
+    )
+    page.get_by_role("button", name="显示").click()
+    qr = page.get_by_role("img", name="武汉长江机械有限公司工会困难职工帮扶申请二维码")
+    expect(qr.locator("svg")).to_be_visible()
+    expect(page.locator(".poster-url")).to_contain_text(f"/r/u/{tree.jiangan_grassroots.pk}/")
+    snap("relief-poster")
