@@ -56,6 +56,7 @@ help:
 	@echo "make bench-join   集中入会压测：N 人（默认 50000）经入会页面并发提交，另测重复提交和裸插入对照"
 	@echo "make bench-members      在压测数据上生成 1000 万会员（需 DATABASE_URL，参数经 ARGS=）"
 	@echo "make bench-members-list 计时干部会员名册（全国、省、县；首页和深页）"
+	@echo "make bench-export       计时导出会员名册 xlsx：ROWS 名会员（默认 100 万，需 DATABASE_URL；库空时先生成），经后台任务导出"
 	@echo "make bench-verification 计时用人单位核查：发起、分配、标记和结束（默认 800 家，参数经 ARGS=）"
 	@echo "make bench-import-read  计时读取 100 万行名册（ROWS=）：入口检查、表头、逐行读取和内存峰值；无需数据库"
 	@echo "make bench-relief       困难职工帮扶：在压测数据上生成 50 万份档案、200 万条帮扶记录（已有则跳过，GEN_ARGS=--reset 重建），计时档案列表和 10 万户批量发放"
@@ -228,6 +229,15 @@ bench-relief: $(SYNCED) | var
 	@test -n "$${DATABASE_URL:-}" || { echo "bench-relief 需要 DATABASE_URL=postgresql://…（make bench-data 生成的库）" >&2; exit 1; }
 	$(PY) bench/relief_generate.py --if-empty $(GEN_ARGS)
 	$(PY) bench/relief_bench.py $(ARGS)
+
+# The member-list export on PostgreSQL (DATABASE_URL): ROWS members (default 1,000,000; an
+# empty database is filled first by the bench generators) exported to xlsx through the export
+# page's background job; one line of figures. ARGS: --unmasked (request, approval, clear
+# export), --reset (generate the members again), --no-verify.
+.PHONY: bench-export
+bench-export: $(SYNCED) | var
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-export 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
+	$(PY) bench/export_members.py --rows $(or $(ROWS),1000000) $(ARGS)
 
 .PHONY: clean
 clean:

@@ -20,5 +20,6 @@ def roles(request: HttpRequest) -> dict[str, Any]:
             "orgs": Action.VIEW in actions,
             "accounts": bool(actions & {Action.MANAGE_ACCOUNTS, Action.GRANT_ROLES}),
             "audit": Action.VIEW_AUDIT in actions,
+            "reveal": Action.REVEAL in actions,
         },
     }

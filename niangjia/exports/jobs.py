@@ -43,7 +43,7 @@ def build_export(job: Job, ctx: JobContext) -> dict[str, Any] | None:
     except ValidationError as exc:
         raise JobError("导出未完成：" + "；".join(exc.messages)) from exc
     rows = export_file.rows or 0
-    ctx.progress(rows, rows, note="已完成")
+    ctx.progress(rows, rows, note="文件已生成")
     return {
         "summary": f"已导出 {rows:,} 行，文件保留至 {_local(export_file.expires_at)}",
         "export_file": export_file.pk,
