@@ -1073,12 +1073,15 @@ def _commit_updates(
 
 def finish_commit(run: ImportRun) -> ImportRun:
     """After the last chunk: the run is committed and its staged personal data removed."""
+    from niangjia.imports.models import StagedEmployer
+
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().get(pk=run.pk)
         run.state = ImportState.COMMITTED
         run.committed_at = timezone.now()
         run.save(update_fields=["state", "committed_at"])
         StagedMember.objects.filter(run=run).delete()
+        StagedEmployer.objects.filter(run=run).delete()
     return run
 
 

@@ -895,7 +895,7 @@ class _SlicedSheet:
         start, end = data.start, data.end
         if start is None or end is None or end[0] < done:
             return iter(()), 0, 0
-        rows = itertools.islice(data.iter_rows(), done, None)
+        rows: Iterator[list[Any]] = itertools.islice(data.iter_rows(), done, None)
         if start[1]:
             padding = [""] * start[1]
             rows = (padding + row for row in rows)

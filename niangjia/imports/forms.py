@@ -13,13 +13,11 @@ from niangjia.orgs.queries import Purpose
 
 
 class UploadForm(RegistryForm):
-    kind = forms.ChoiceField(
-        label="名册类型", choices=[(ImportKind.MEMBERS, ImportKind.MEMBERS.label)]
-    )
+    kind = forms.ChoiceField(label="名册类型", choices=ImportKind.choices)
     union = UnionPickerField(
         purpose=Purpose.WITHIN,
         label="导入到工会",
-        help_text="文件中未写“所在工会”的行归入此工会；写了的必须是它或它的下级工会",
+        help_text="会员名册中未写“所在工会”的行、单位名册中未写“管理工会”的行归入此工会；写了的必须是它或它的下级工会",
     )
     file = forms.FileField(
         label="名册文件", help_text="Excel（.xlsx）或 CSV（UTF-8 或 GB18030 编码）"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from niangjia.imports import engine, services
-from niangjia.imports.choices import ImportState
+from niangjia.imports import employers, engine, services
+from niangjia.imports.choices import ImportKind, ImportState
 from niangjia.imports.models import ImportRun
 from niangjia.jobs.registry import JobContext, JobError, handler
 
@@ -36,7 +36,10 @@ def dry_run(job: Any, ctx: JobContext) -> dict[str, Any] | None:
     if run is None:
         return None
     try:
-        tally = engine.member_dry_run(run, progress=ctx.progress, cancelled=ctx.cancelled)
+        if run.kind == ImportKind.EMPLOYERS:
+            tally = employers.employer_dry_run(run, progress=ctx.progress, cancelled=ctx.cancelled)
+        else:
+            tally = engine.member_dry_run(run, progress=ctx.progress, cancelled=ctx.cancelled)
     except engine.Cancelled:
         return None
     except Exception as exc:
@@ -64,8 +67,11 @@ def commit(job: Any, ctx: JobContext) -> dict[str, Any] | None:
     run = _run(job, ImportState.COMMITTING)
     if run is None:
         return None
+    commit_rows = (
+        employers.employer_commit if run.kind == ImportKind.EMPLOYERS else engine.member_commit
+    )
     try:
-        run = engine.member_commit(
+        run = commit_rows(
             run, acting_user=run.committed_by, progress=ctx.progress, cancelled=ctx.cancelled
         )
     except engine.Cancelled:

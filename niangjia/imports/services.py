@@ -50,8 +50,8 @@ def import_upload(
     require(acting_user, Action.ADD, union)
     if union.status != UnionStatus.ACTIVE:
         raise ValidationError({"union": "该工会已撤销或合并，不能导入"})
-    if kind != ImportKind.MEMBERS:
-        raise ValidationError({"kind": "暂只支持会员名册导入"})
+    if kind not in ImportKind.values:
+        raise ValidationError({"kind": "请选择名册类型"})
     stored_name = secrets.token_hex(16)
     path = engine.import_dir() / stored_name
     digest = hashlib.sha256()
