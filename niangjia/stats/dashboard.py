@@ -52,6 +52,15 @@ KEY_FIGURES = (
     "members_net",
     "applications_pending",
     "applications_overdue",
+    # Hardship relief, when its indicators are registered.
+    "hardship_files",
+    "hardship_exits",
+    "exit_rate",
+    "hardship_filed",
+    "hardship_relapses",
+    "assistance_amount",
+    "assistance_times",
+    "fund_balance",
 )
 # Columns of the child list (and of its export).
 CHILD_COLUMNS = (
@@ -155,14 +164,22 @@ def extra_indicators() -> list[registry.Indicator]:
     return [i for i in registry.INDICATORS if i.group not in CORE_GROUPS]
 
 
+def extra_key_figures() -> list[str]:
+    """Key figures of modules none of whose indicators KEY_FIGURES names (a module named
+    there has its key figures chosen there)."""
+    named = {registry.BY_CODE[code].group for code in available(KEY_FIGURES)}
+    codes = [i.code for i in extra_indicators() if i.group not in named]
+    return codes[:EXTRA_KEY_FIGURES]
+
+
 def display(value: Any, unit: str = "") -> str:
     """A figure as the pages print it: thousands separated, a rate with one decimal and %."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if unit == "%":
         return f"{value:.1f}%"
-    if unit == "元" and isinstance(value, int):
-        return f"{value / 100:,.2f}"  # money is stored in fen
+    if unit == "元":
+        return f"{value:,.2f}"
     if isinstance(value, float):
         return f"{value:,.1f}"
     return f"{value:,}"
@@ -171,8 +188,8 @@ def display(value: Any, unit: str = "") -> str:
 def _signed(value: float | int, unit: str) -> str:
     if unit == "%":
         return f"{value:+.1f} 个百分点"
-    if unit == "元" and isinstance(value, int):
-        return f"{value / 100:+,.2f}"
+    if unit == "元":
+        return f"{value:+,.2f}"
     if isinstance(value, float):
         return f"{value:+,.1f}"
     return f"{value:+,}"
@@ -308,8 +325,7 @@ class Dashboard:
 
 
 def key_figures(node: Union, period: Period) -> tuple[list[Figure], dict[str, Any]]:
-    codes = available(KEY_FIGURES)
-    codes += [i.code for i in extra_indicators()][:EXTRA_KEY_FIGURES]
+    codes = available(KEY_FIGURES) + extra_key_figures()
     result = selectors.figures(node=node, period=period, indicators=codes)
     return [figure(item) for item in result["figures"]], result
 

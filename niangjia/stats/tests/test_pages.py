@@ -478,6 +478,7 @@ def test_indicators_other_modules_register_join_the_key_figures_and_breakdowns(
 ):
     from niangjia.stats import registry
 
+    monkeypatch.setattr(dashboard, "EXTRA_KEY_FIGURES", 100)
     monkeypatch.setattr(registry, "INDICATORS", list(registry.INDICATORS))
     monkeypatch.setattr(registry, "BY_CODE", dict(registry.BY_CODE))
     monkeypatch.setattr(registry, "DIMENSIONS", dict(registry.DIMENSIONS))
@@ -486,7 +487,7 @@ def test_indicators_other_modules_register_join_the_key_figures_and_breakdowns(
             code="test_hardship_files",
             name="在档困难职工户数",
             unit="户",
-            group="困难职工帮扶",
+            group="测试模块",
             kind=registry.STOCK,
             definition="测试用指标",
             computation="测试用指标",
@@ -507,3 +508,24 @@ def test_indicators_other_modules_register_join_the_key_figures_and_breakdowns(
         "深度困难",
         "相对困难",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [
+        (None, "人", "—"),
+        (1234567, "人", "1,234,567"),
+        (12.34, "%", "12.3%"),
+        (1234.5, "元", "1,234.50"),
+        (3, "元", "3.00"),
+    ],
+)
+def test_figures_are_printed_with_separators_rates_and_yuan(value, unit, shown):
+    assert dashboard.display(value, unit) == shown
+
+
+def test_changes_are_signed_and_rates_change_in_points():
+    assert dashboard.change_text(12, 25.0, "人") == "+12（+25.0%）"
+    assert dashboard.change_text(-1.5, None, "%") == "-1.5 个百分点"
+    assert dashboard.change_text(-20.5, -10.0, "元") == "-20.50（-10.0%）"
+    assert dashboard.change_text(None, None, "人") == "—"
