@@ -13,8 +13,8 @@ Dry run
     registry and starts from scratch when repeated.
 
 Commit
-    Staged rows are written in chunks of ``COMMIT_CHUNK`` rows, two at a time on PostgreSQL
-    (each in its own connection). Each chunk is one transaction that claims its
+    Staged rows are written in chunks of ``IMPORT_COMMIT_CHUNK`` rows (a setting), two at a
+    time on PostgreSQL (each in its own connection). Each chunk is one transaction that claims its
     ``ImportChunk`` row (unique per run and range), re-checks the committing user's scope and
     the unions, inserts the new members with their history rows (``ON CONFLICT`` on the
     one-person index: a person who joined elsewhere since the dry run becomes a conflict,
@@ -61,7 +61,6 @@ from niangjia.orgs.choices import UnionLevel, UnionStatus
 from niangjia.orgs.models import Employer, Union
 
 BATCH = 5000
-COMMIT_CHUNK = 25_000
 # Below this many rows a file is checked in this process (forking costs more than it saves).
 PARALLEL_FROM_ROWS = 20_000
 
@@ -663,14 +662,15 @@ _MEMBER_INSERT_COLUMNS = (
 
 
 def chunk_bounds(run: ImportRun) -> list[tuple[int, int]]:
-    """The commit's chunks: (lo, hi] ranges of row numbers holding COMMIT_CHUNK staged rows
-    each. Derived from the staged rows alone, so every run of the commit finds the same ones."""
+    """The commit's chunks: (lo, hi] ranges of row numbers holding ``IMPORT_COMMIT_CHUNK``
+    staged rows each. Derived from the staged rows alone, so every run of the commit finds the
+    same ones (the setting must not change while a commit is under way)."""
     table = StagedMember._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT row_no FROM (SELECT row_no, row_number() OVER (ORDER BY row_no) AS n"
             f" FROM {table} WHERE run_id = %s) t WHERE n %% %s = 0 ORDER BY row_no",
-            [run.pk, COMMIT_CHUNK],
+            [run.pk, settings.IMPORT_COMMIT_CHUNK],
         )
         cuts = [row[0] for row in cursor.fetchall()]
         cursor.execute(f"SELECT max(row_no) FROM {table} WHERE run_id = %s", [run.pk])

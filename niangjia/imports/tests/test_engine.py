@@ -183,10 +183,8 @@ def test_error_report_has_the_original_columns_and_the_reason(tree, personas):
     assert AuditEntry.objects.filter(action="export", object_id=str(run.pk)).exists()
 
 
-def test_commit_writes_members_with_history_and_one_audit_row_per_chunk(
-    tree, personas, monkeypatch
-):
-    monkeypatch.setattr(engine, "COMMIT_CHUNK", 2)
+def test_commit_writes_members_with_history_and_one_audit_row_per_chunk(tree, personas, settings):
+    settings.IMPORT_COMMIT_CHUNK = 2
     cadre = personas["county_cadre"]
     run = dry_run(upload(cadre, tree.jiangan, [row(n) for n in range(1, 6)]), cadre)
     run = commit(run, cadre)
@@ -310,9 +308,9 @@ def test_hostile_files_are_refused_and_nothing_is_stored(tree, personas):
 
 
 def test_commit_resumes_after_a_crash_from_the_checkpoint_without_duplicates(
-    tree, personas, monkeypatch
+    tree, personas, settings
 ):
-    monkeypatch.setattr(engine, "COMMIT_CHUNK", 2)
+    settings.IMPORT_COMMIT_CHUNK = 2
     cadre = personas["county_cadre"]
     run = dry_run(upload(cadre, tree.jiangan, [row(n) for n in range(1, 8)]), cadre)
     run.state = ImportState.COMMITTING
@@ -374,13 +372,13 @@ def test_template_example_row_is_skipped(tree, personas):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_write_the_chunks_of_a_commit_each_once(tree, personas, settings, monkeypatch):
+def test_two_workers_write_the_chunks_of_a_commit_each_once(tree, personas, settings):
     from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("chunks are written in parallel on PostgreSQL only (SQLite has one writer)")
     settings.IMPORT_COMMIT_WORKERS = 2
-    monkeypatch.setattr(engine, "COMMIT_CHUNK", 2)
+    settings.IMPORT_COMMIT_CHUNK = 2
     cadre = personas["county_cadre"]
     run = upload(cadre, tree.jiangan, [row(n) for n in range(1, 10)])
     services.import_dry_run(run=run, acting_user=cadre)
