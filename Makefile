@@ -51,11 +51,13 @@ help:
 	@echo "make lint / fmt   只做代码检查 / 自动格式化"
 	@echo "make worker       只运行后台任务进程（导入、导出等；make run 已同时启动一个）"
 	@echo "make otp          演示管理员账号当前的动态口令"
+	@echo "make stats-verify 核对统计数字：抽样从原始数据重新统计，与接口提供的逐一比较（有差异即失败）"
 	@echo "make bench-data   生成压测数据（需 DATABASE_URL，参数经 ARGS= 传入）"
 	@echo "make bench-server 比较各 WSGI/ASGI 服务器（见 bench/server.md）"
 	@echo "make bench-join   集中入会压测：N 人（默认 50000）经入会页面并发提交，另测重复提交和裸插入对照"
 	@echo "make bench-members      在压测数据上生成 1000 万会员（需 DATABASE_URL，参数经 ARGS=）"
 	@echo "make bench-members-list 计时干部会员名册（全国、省、县；首页和深页）"
+	@echo "make bench-stats       统计：全国、省、县的统计接口 p95、直接重新统计的耗时之比、写入到可见的延迟（需 DATABASE_URL）"
 	@echo "make bench-export       计时导出会员名册 xlsx：ROWS 名会员（默认 100 万，需 DATABASE_URL；库空时先生成），经后台任务导出"
 	@echo "make bench-verification 计时用人单位核查：发起、分配、标记和结束（默认 800 家，参数经 ARGS=）"
 	@echo "make bench-import-read  计时读取 100 万行名册（ROWS=）：入口检查、表头、逐行读取和内存峰值；无需数据库"
@@ -129,9 +131,10 @@ run: $(SYNCED) $(KEY_FILE) | var
 	@echo "== 演示数据"
 	@$(RUN_ENV) $(MANAGE) load_demo --if-empty
 	@echo
-	@echo "== 娘家运行在 http://$(HOST):$(PORT)/   （Ctrl-C 停止；后台任务进程随之停止）"
+	@echo "== 娘家运行在 http://$(HOST):$(PORT)/   （Ctrl-C 停止；后台任务和统计汇总进程随之停止）"
 	@$(RUN_ENV) $(MANAGE) run_jobs & worker=$$!; \
-	  trap 'kill -TERM $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT; \
+	  $(RUN_ENV) $(MANAGE) stats_fold & folder=$$!; \
+	  trap 'kill -TERM $$worker $$folder 2>/dev/null || true; wait $$worker $$folder 2>/dev/null || true' EXIT; \
 	  $(RUN_ENV) $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
 	  --workers $(WEB_WORKERS) --blocking-threads $(WEB_THREADS) --no-ws --access-log \
 	  --respawn-failed-workers niangjia.wsgi:application
@@ -145,6 +148,13 @@ worker: $(SYNCED) $(KEY_FILE) | var
 .PHONY: otp
 otp: $(SYNCED) $(KEY_FILE)
 	@$(RUN_ENV) $(MANAGE) demo_otp
+
+# Recount a sample of unions (the root, every province, an industry union, random cities,
+# counties, townships and grassroots unions) from the raw tables and compare every figure with
+# what the API serves; a difference fails. ARGS: --size N, --seed S, --all, --node ID.
+.PHONY: stats-verify
+stats-verify: $(SYNCED) $(KEY_FILE) | var
+	@$(RUN_ENV) $(MANAGE) stats_verify $(ARGS)
 
 # --- Checks -----------------------------------------------------------------------------------
 
@@ -204,6 +214,13 @@ bench-join: $(SYNCED) | var
 bench-members: $(SYNCED) | var
 	@test -n "$${DATABASE_URL:-}" || { echo "bench-members 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
 	$(PY) bench/members_generate.py $(ARGS)
+
+# Statistics on the 10-million-member bench database: the API for the root, a province and a
+# county (p95), the naive recount for comparison, write-to-visible latency; stats-verify after.
+.PHONY: bench-stats
+bench-stats: $(SYNCED) | var
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-stats 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
+	$(PY) bench/stats_bench.py $(ARGS)
 
 .PHONY: bench-members-list
 bench-members-list: $(SYNCED) | var

@@ -37,6 +37,7 @@ stats_rebuild``, which recounts everything from the raw tables in the same way.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import threading
@@ -67,6 +68,9 @@ STATE = "main"
 LOCK_KEY = 0x6E6A5354
 # More new events than this in one fold: recount everything instead (a bulk load).
 REBUILD_ABOVE = 2_000_000
+# With nothing new, the read position is written at most this often (``folded_at`` tells when the
+# figures were last known current).
+IDLE_WRITE = datetime.timedelta(seconds=10)
 # Rows per INSERT statement.
 CHUNK = 2000
 
@@ -338,6 +342,9 @@ def _fold(state: FoldState) -> FoldResult:
         log.warning("%s new membership events: recounting everything", len(rows["events"]))
         return _rebuild(state)
     result.events, result.audits = len(rows["events"]), len(rows["audit"])
+    if not any(rows.values()) and state.folded_at is not None:
+        if timezone.now() - state.folded_at < IDLE_WRITE:
+            return result  # nothing new: no write (the next fold reads from the same position)
     _read_events(rows["events"], batch)
     _read_audits(rows["audit"], batch)
     for name in ("file_events", "ledger"):
@@ -696,27 +703,60 @@ def _replace_node(node: Union) -> None:
 
 
 def _rebuild(state: FoldState | None) -> FoldResult:
-    """Recount everything from the raw tables, at one snapshot, and start folding from it."""
+    """Recount everything from the raw tables, at one snapshot, and start folding from it.
+
+    Each union's own stock figures are counted per family and stored; then every node's
+    figures are added up in the database: the own figures and the membership events' monthly
+    flows of every union, joined to the nodes each union counts under (a temporary table of
+    the counted chains), grouped by node. Readers see the old figures until it commits."""
     now = _current_position()
-    StatValue.objects.all().delete()
-    StatOwnValue.objects.all().delete()
-    own: Own = defaultdict(Counter)
+    value_table, own_table = StatValue._meta.db_table, StatOwnValue._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(f"DELETE FROM {value_table}")  # noqa: S608
+        cursor.execute(f"DELETE FROM {own_table}")  # noqa: S608
+    columns = ("union_id", "measure", "dims", "period", "value")
     for family in sources.STOCK_FAMILIES:
-        for union_id, figures in family.per_union(None).items():
-            own[union_id].update(figures)
+        _insert(
+            own_table,
+            columns,
+            (
+                (union_id, measure, dims, period, value)
+                for union_id, figures in family.per_union(None).items()
+                for (measure, dims, period), value in figures.items()
+                if value
+            ),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS stats_rebuild_chain")
+        cursor.execute("DROP TABLE IF EXISTS stats_rebuild_flow")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE stats_rebuild_chain (union_id bigint, node_id bigint)"
+        )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE stats_rebuild_flow (union_id bigint, measure varchar(40), "
+            "dims varchar(80), period varchar(7), value bigint)"
+        )
     _insert(
-        StatOwnValue._meta.db_table,
-        ("union_id", "measure", "dims", "period", "value"),
-        (
-            (union_id, measure, dims, period, value)
-            for union_id, figures in own.items()
-            for (measure, dims, period), value in figures.items()
-            if value
-        ),
+        "stats_rebuild_chain",
+        ("union_id", "node_id"),
+        ((union_id, node) for union_id, chain in _all_chains().items() for node in chain),
     )
-    for union_id, flows in sources.event_flows_per_union().items():
-        own[union_id].update(flows)
-    rows = _totals_from_own(own)
+    with connection.cursor() as cursor:
+        for select in sources.event_flow_selects(connection.vendor):
+            cursor.execute(f"INSERT INTO stats_rebuild_flow {select}")
+        cursor.execute(
+            f"INSERT INTO {value_table} (node_id, measure, dims, period, value) "  # noqa: S608
+            "SELECT c.node_id, x.measure, x.dims, x.period, SUM(x.value) FROM ("
+            f"SELECT union_id, measure, dims, period, value FROM {own_table} UNION ALL "
+            "SELECT union_id, measure, dims, period, value FROM stats_rebuild_flow) x "
+            "JOIN stats_rebuild_chain c ON c.union_id = x.union_id "
+            "GROUP BY c.node_id, x.measure, x.dims, x.period HAVING SUM(x.value) <> 0"
+        )
+        rows = cursor.rowcount
+        cursor.execute("DROP TABLE stats_rebuild_chain")
+        cursor.execute("DROP TABLE stats_rebuild_flow")
     state = state or FoldState(name=STATE)
     state.snapshot = now.snapshot
     state.last_ids = now.last_ids
@@ -725,25 +765,6 @@ def _rebuild(state: FoldState | None) -> FoldResult:
     state.folds += 1
     state.save()
     return FoldResult(rebuilt=True, rows=rows)
-
-
-def _totals_from_own(own: Own) -> int:
-    """Every node's figures: the sum of the own figures of the unions counted under it."""
-    chains = _all_chains()
-    totals: dict[int, Counter[Key]] = defaultdict(Counter)
-    for union_id, figures in own.items():
-        for node in chains.get(union_id, ()):
-            totals[node].update(figures)
-    return _insert(
-        StatValue._meta.db_table,
-        ("node_id", "measure", "dims", "period", "value"),
-        (
-            (node, measure, dims, period, value)
-            for node, figures in totals.items()
-            for (measure, dims, period), value in figures.items()
-            if value
-        ),
-    )
 
 
 def _all_chains() -> dict[int, set[int]]:
