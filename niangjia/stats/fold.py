@@ -342,9 +342,9 @@ def _fold(state: FoldState) -> FoldResult:
         log.warning("%s new membership events: recounting everything", len(rows["events"]))
         return _rebuild(state)
     result.events, result.audits = len(rows["events"]), len(rows["audit"])
-    if not any(rows.values()) and state.folded_at is not None:
-        if timezone.now() - state.folded_at < IDLE_WRITE:
-            return result  # nothing new: no write (the next fold reads from the same position)
+    idle = not any(rows.values()) and state.folded_at is not None
+    if idle and timezone.now() - state.folded_at < IDLE_WRITE:
+        return result  # nothing new: no write (the next fold reads from the same position)
     _read_events(rows["events"], batch)
     _read_audits(rows["audit"], batch)
     for name in ("file_events", "ledger"):
