@@ -17,8 +17,9 @@ upload), ``read_rows`` (every row; a big sheet is read in slices) and, for compa
 ``read_rows`` with slicing switched off (calamine parses the whole sheet first).
 
 Prints one line per workbook:
-``import-read <layout>: rows=<n> inspect_s=<s> head_s=<s> read_s=<s> read_cpu_s=<s>
-read_peak_rss_mb=<m> whole_s=<s> whole_cpu_s=<s> whole_peak_rss_mb=<m>`` (wall-clock and CPU
+``import-read <layout>: rows=<n> inspect_s=<s> inspect_cpu_s=<s> head_s=<s> head_cpu_s=<s>
+read_s=<s> read_cpu_s=<s> read_peak_rss_mb=<m> whole_s=<s> whole_cpu_s=<s>
+whole_peak_rss_mb=<m>`` (wall-clock and CPU
 seconds: on a shared machine the CPU time is the steadier figure).
 """
 
@@ -243,7 +244,8 @@ def main() -> int:
             return 1
         print(
             f"import-read {layout}: rows={args.rows} inspect_s={inspect['seconds']} "
-            f"head_s={head['seconds']} read_s={read['seconds']} read_cpu_s={read['cpu']} "
+            f"inspect_cpu_s={inspect['cpu']} head_s={head['seconds']} head_cpu_s={head['cpu']} "
+            f"read_s={read['seconds']} read_cpu_s={read['cpu']} "
             f"read_peak_rss_mb={read['rss_mb']} whole_s={whole['seconds']} "
             f"whole_cpu_s={whole['cpu']} whole_peak_rss_mb={whole['rss_mb']}",
             flush=True,
