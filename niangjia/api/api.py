@@ -11,6 +11,7 @@ from ninja.operation import Operation
 from niangjia.api import me
 from niangjia.api.auth import API_AUTH
 from niangjia.api.errors import install_handlers, translate_pydantic
+from niangjia.imports import api as imports
 from niangjia.jobs import api as jobs
 from niangjia.members.api import applications, ceremonies, members, transfers
 from niangjia.orgs.api import employers, regions, unions
@@ -58,5 +59,6 @@ api.add_router("/transfers", transfers.router)
 api.add_router("/ceremonies", ceremonies.router)
 api.add_router("/verification", verification.router)
 api.add_router("/jobs", jobs.router)
+api.add_router("/imports", imports.router)
 api.add_router("/stats", stats.router)
 api.add_router("/relief", relief.router)

@@ -219,3 +219,89 @@ def test_commit_from_the_page_writes_the_members(
     run.refresh_from_db()
     assert run.state == ImportState.COMMITTED
     assert Member.objects.filter(union=tree.jiangan_grassroots).count() == 2
+
+
+API = "/api/v1/imports"
+
+
+class TestImportApiScope(ScopedViewCases):
+    CASES = [
+        ScopedCase(
+            name="api-import-list",
+            api=True,
+            url=lambda t, run: API,
+            setup=jiangan_run,
+            allowed=("county_cadre", "provincial_cadre", "auditor"),
+            contains=lambda t: ["江岸名册.xlsx"],
+        ),
+        ScopedCase(
+            name="api-import-list-excludes-sibling",
+            api=True,
+            url=lambda t, run: API,
+            setup=jiangan_run,
+            allowed="sibling_cadre",
+            anonymous=False,
+            excludes=lambda t: ["江岸名册.xlsx"],
+        ),
+        ScopedCase(
+            name="api-import-detail",
+            api=True,
+            url=lambda t, run: f"{API}/{run.pk}",
+            setup=jiangan_run,
+            model=ImportRun,
+            allowed=("county_cadre", "auditor"),
+            out_of_scope=("sibling_cadre", "grassroots_cadre"),
+            contains=lambda t: ["试导入完成"],
+        ),
+        ScopedCase(
+            name="api-import-problems",
+            api=True,
+            url=lambda t, run: f"{API}/{run.pk}/problems",
+            setup=jiangan_run,
+            model=ImportProblem,
+            allowed=("county_cadre", "auditor"),
+            out_of_scope=("sibling_cadre",),
+            contains=lambda t: ["身份证号码"],
+        ),
+        ScopedCase(
+            name="api-import-dry-run",
+            api=True,
+            method="post",
+            action=Action.ADD,
+            url=lambda t, run: f"{API}/{run.pk}/dry-run",
+            setup=jiangan_run,
+            model=ImportRun,
+            allowed=("county_cadre",),
+            forbidden=("auditor",),
+            out_of_scope=("sibling_cadre",),
+        ),
+        ScopedCase(
+            name="api-import-commit",
+            api=True,
+            method="post",
+            action=Action.ADD,
+            url=lambda t, run: f"{API}/{run.pk}/commit",
+            setup=jiangan_run,
+            model=ImportRun,
+            allowed=("county_cadre",),
+            forbidden=("auditor",),
+            out_of_scope=("sibling_cadre",),
+        ),
+    ]
+
+
+@pytest.mark.django_db
+def test_api_refuses_a_commit_before_the_dry_run_with_the_reason(tree, personas):
+    from niangjia.utilities.testing.personas import api_client
+
+    cadre = personas["county_cadre"]
+    run = services.import_upload(
+        acting_user=cadre,
+        union=tree.jiangan,
+        kind="members",
+        file=roster(good_rows()),
+        original_name="a.xlsx",
+    )
+    response = api_client(cadre).post(f"{API}/{run.pk}/commit")
+    assert response.status_code == 422
+    assert "请先试导入" in response.content.decode()
