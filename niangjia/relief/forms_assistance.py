@@ -225,7 +225,9 @@ class UsageForm(RegistryForm):
 
 
 class BatchForm(RegistryForm):
-    fund = forms.ModelChoiceField(label="资金", queryset=Fund.objects.none())
+    fund = forms.ModelChoiceField(
+        label="资金", queryset=Fund.objects.none(), empty_label="——请选择——"
+    )
     name = forms.CharField(label="批次名称", max_length=120, help_text="如：2026 年春节送温暖")
     assistance_type = forms.ChoiceField(label="帮扶类型", choices=AssistanceType.choices)
     amount = money_field("每户金额（元）")
@@ -260,6 +262,7 @@ class BatchForm(RegistryForm):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
         _chinese(self)
+        self.fields["amount"].initial = None
         fund_field: forms.ModelChoiceField = self.fields["fund"]  # type: ignore[assignment]
         fund_field.queryset = (
             Fund.objects.restrict(user, Action.CHANGE)
