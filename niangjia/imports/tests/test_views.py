@@ -304,4 +304,4 @@ def test_api_refuses_a_commit_before_the_dry_run_with_the_reason(tree, personas)
     )
     response = api_client(cadre).post(f"{API}/{run.pk}/commit")
     assert response.status_code == 422
-    assert "请先试导入" in response.content.decode()
+    assert "请先试导入" in response.json()["detail"][0]["msg"]
