@@ -320,6 +320,14 @@ class Dashboard:
     payload: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def shown_breakdowns(self) -> list[dict[str, Any]]:
+        return [b for b in self.breakdowns if not b["empty"]]
+
+    @property
+    def empty_breakdowns(self) -> list[dict[str, Any]]:
+        return [b for b in self.breakdowns if b["empty"]]
+
+    @property
     def child_page_numbers(self) -> list[int]:
         return list(range(1, self.pages + 1))
 
@@ -395,6 +403,7 @@ def breakdowns(node: Union, period: Period) -> list[dict[str, Any]]:
                 "total": item["value"],
                 "total_display": display(item["value"], item["unit"]),
                 "items": [{**i, "display": display(i["value"], item["unit"])} for i in items],
+                "empty": not any(i["value"] for i in items),
             }
         )
     return out
