@@ -384,3 +384,26 @@ def test_stored_files_are_deleted_after_the_keeping_time(
     assert services.exports_cleanup(now=later) == (1, 0)
     export_file.refresh_from_db()
     assert not path.exists() and export_file.deleted_at is not None and not export_file.ready
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_reads_the_rows_outside_any_transaction(tree, county_cadre, settings):
+    """As in production: the job runs in a worker, not inside a transaction; on PostgreSQL
+    the rows stream from a second connection's server-side cursor."""
+    from niangjia.jobs.services import run_one
+
+    settings.EXPORT_INLINE_ROWS = 1
+    settings.JOBS_INLINE = False
+    from django.db import transaction
+
+    with transaction.atomic():
+        for i in range(3):
+            make_member(tree.jiangan_grassroots, name=f"会员{i}")
+    outcome = services.export_start(acting_user=county_cadre, kind=ExportKind.MEMBERS, filters={})
+    assert run_one("test-worker")
+    export_file = ExportFile.objects.get(pk=outcome.export_file.pk)
+    job = Job.objects.get(pk=export_file.job_id)
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert job.progress_done == job.progress_total == 3
+    assert [r[1] for r in rows_of(export_file.path.read_bytes())[1:]] == ["会员0", "会员1", "会员2"]
+    assert exports_audited()[0].detail["export_file"] == export_file.pk
