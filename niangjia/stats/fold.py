@@ -84,7 +84,7 @@ QUIET_ACTIONS = frozenset(
 
 def config_fingerprint() -> str:
     """What the stored figures depend on besides the data: a change means a rebuild."""
-    return f"v1;n={sources.formation_min_staff()}"
+    return f"v2;n={sources.formation_min_staff()}"
 
 
 @dataclass
@@ -752,7 +752,9 @@ def _rebuild(state: FoldState | None) -> FoldResult:
             f"SELECT union_id, measure, dims, period, value FROM {own_table} UNION ALL "
             "SELECT union_id, measure, dims, period, value FROM stats_rebuild_flow) x "
             "JOIN stats_rebuild_chain c ON c.union_id = x.union_id "
-            "GROUP BY c.node_id, x.measure, x.dims, x.period HAVING SUM(x.value) <> 0"
+            "GROUP BY c.node_id, x.measure, x.dims, x.period HAVING SUM(x.value) <> 0 "
+            # In key order: each node's rows lie together on disk.
+            "ORDER BY c.node_id, x.measure, x.period, x.dims"
         )
         rows = cursor.rowcount
         cursor.execute("DROP TABLE stats_rebuild_chain")

@@ -30,7 +30,9 @@ class StatValue(models.Model):
     ``period`` is ``""`` for the current value of a stock or ``YYYY-MM`` for a month of a flow.
     Values are integers (people, units; money in fen)."""
 
-    pk = models.CompositePrimaryKey("node", "measure", "dims", "period")
+    # Key order: a node's measure, then its periods (the current value "" first, then months),
+    # then the cuts — a node's figures for a run of months are one range of the index.
+    pk = models.CompositePrimaryKey("node", "measure", "period", "dims")
     node = models.ForeignKey(
         "orgs.Union",
         verbose_name="工会",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -115,19 +116,19 @@ class Period:
         length = {MONTH: 1, QUARTER: 3, YEAR: 12, STAT_YEAR: 12}[self.kind]
         return _add_months(*self.first, length - 1)
 
-    @property
+    @cached_property
     def first_month(self) -> str:
         return "{:04d}-{:02d}".format(*self.first)
 
-    @property
+    @cached_property
     def last_month(self) -> str:
         return "{:04d}-{:02d}".format(*self.last)
 
-    @property
+    @cached_property
     def start(self) -> datetime.date:
         return datetime.date(*self.first, 1)
 
-    @property
+    @cached_property
     def end(self) -> datetime.date:
         year, month = _add_months(*self.last, 1)
         return datetime.date(year, month, 1) - datetime.timedelta(days=1)

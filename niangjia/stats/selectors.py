@@ -100,22 +100,27 @@ def _rate(numerator: Number, denominator: Number) -> float | None:
 
 
 def evaluate(
-    indicator: Indicator, data: NodeFigures, period: Period | None, dims: str = ""
+    indicator: Indicator,
+    data: NodeFigures,
+    period: Period | None,
+    dims: str = "",
+    today: datetime.date | None = None,
 ) -> Number:
-    """The value of ``indicator`` for ``period`` (None: now) and a cut (``dims``)."""
-    today = _today()
+    """The value of ``indicator`` for ``period`` (None: now) and a cut (``dims``), as of
+    ``today`` (default: the local date)."""
+    today = today or _today()
     if period is not None and period.start > today:
         return None
     if indicator.evaluate == DIVIDE:
         return _rate(
-            evaluate(registry.get(indicator.numerator), data, period, dims),
-            evaluate(registry.get(indicator.denominator), data, period, dims),
+            evaluate(registry.get(indicator.numerator), data, period, dims, today),
+            evaluate(registry.get(indicator.denominator), data, period, dims, today),
         )
     if indicator.evaluate == SUM:
         if period is None:
             return None
         parts = [
-            (sign, evaluate(registry.get(code), data, period, dims))
+            (sign, evaluate(registry.get(code), data, period, dims, today))
             for code, sign in indicator.terms
         ]
         if any(part is None for _sign, part in parts):
@@ -165,7 +170,9 @@ def _stored(
     return data.current(indicator.measure, "") - change
 
 
-def _breakdown(indicator: Indicator, data: NodeFigures, period: Period) -> list[dict[str, Any]]:
+def _breakdown(
+    indicator: Indicator, data: NodeFigures, period: Period, today: datetime.date
+) -> list[dict[str, Any]]:
     cuts: list[dict[str, Any]] = []
     for dimension in indicator.dimension_list():
         for value, label in dimension.choices.items():
@@ -175,7 +182,7 @@ def _breakdown(indicator: Indicator, data: NodeFigures, period: Period) -> list[
                     "dimension_name": dimension.name,
                     "key": value,
                     "label": label,
-                    "value": evaluate(indicator, data, period, f"{dimension.code}={value}"),
+                    "value": evaluate(indicator, data, period, f"{dimension.code}={value}", today),
                 }
             )
     return cuts
@@ -225,10 +232,11 @@ def figures(
     previous, year_ago = period.previous(), period.year_ago()
     data = _load([node.pk], chosen, _first_needed([period, previous, year_ago], chosen))[node.pk]
     items: list[dict[str, Any]] = []
+    today = _today()
     for indicator in chosen:
-        value = evaluate(indicator, data, period)
-        before = evaluate(indicator, data, previous)
-        last_year = evaluate(indicator, data, year_ago)
+        value = evaluate(indicator, data, period, today=today)
+        before = evaluate(indicator, data, previous, today=today)
+        last_year = evaluate(indicator, data, year_ago, today=today)
         change, change_rate = _change(value, before)
         yoy, yoy_rate = _change(value, last_year)
         item = {
@@ -242,7 +250,7 @@ def figures(
             "year_change_rate": yoy_rate,
         }
         if dims:
-            item["breakdown"] = _breakdown(indicator, data, period)
+            item["breakdown"] = _breakdown(indicator, data, period, today)
         items.append(item)
     return {
         "node": node_info(node),
