@@ -506,7 +506,17 @@ class FileFilterForm(RegistryForm):
     relapse = forms.ChoiceField(
         label="返困",
         required=False,
-        choices=[("", "全部"), ("yes", "返困重新建档"), ("watch", "返困监测中")],
+        choices=[
+            ("", "全部"),
+            ("yes", "返困重新建档"),
+            ("watch", "返困监测中"),
+            ("due", "返困回访已到期"),
+        ],
+    )
+    exit = forms.ChoiceField(
+        label="解困脱困",
+        required=False,
+        choices=[("", "全部"), ("proposed", "系统建议解困脱困"), ("close_overdue", "超期未销档")],
     )
     within = UnionPickerField(purpose=Purpose.WITHIN, label="工会（含下级）", required=False)
     name = forms.CharField(required=False, max_length=50, widget=forms.HiddenInput)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
@@ -285,6 +285,14 @@ def file_rows(
         )
     if f.relapse == "watch":
         files = files.filter(relapse_watch__state=WatchState.WATCHING)
+    elif f.relapse == "due":
+        due = RelapseCheck.objects.filter(
+            watch__file=OuterRef("pk"),
+            watch__state=WatchState.WATCHING,
+            checked_on__isnull=True,
+            due_on__lte=today,
+        )
+        files = files.filter(Exists(due))
     if f.id_hash:
         # The worker or any household member with that ID number (past files included).
         people = FilePerson.objects.filter(id_hash=f.id_hash).values("file_id")

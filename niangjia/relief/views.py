@@ -104,6 +104,7 @@ def _filters(form: FileFilterForm) -> FileFilters:
         level=data.get("level") or "",
         review=data.get("review") or "",
         relapse=data.get("relapse") or "",
+        exit=data.get("exit") or "",
         within=data.get("within"),
         name=(data.get("name") or "").strip(),
         id_hash=data.get("id_hash") or "",
@@ -139,6 +140,9 @@ def _file_list_page(
     overdue = selectors_pages.file_rows(
         user=user, filters=FileFilters(review="overdue", within=filters.within), today=day
     ).count()
+    checks_due = selectors_pages.file_rows(
+        user=user, filters=FileFilters(relapse="due", within=filters.within), today=day
+    ).count()
     query = filter_query(params)
     without_search = filter_query(params, drop=SEARCH_KEYS)
     return render(
@@ -154,6 +158,7 @@ def _file_list_page(
             "open_count": selectors_pages.open_count(counts),
             "total_count": sum(counts.values()),
             "overdue_count": overdue,
+            "checks_due_count": checks_due,
             "query": query.urlencode(),
             "query_without_search": without_search.urlencode(),
             "filtering": any(k not in SEARCH_KEYS for k in query),

@@ -773,3 +773,27 @@ def test_the_fund_and_batch_lists_read_a_fixed_number_of_queries(
             )
 
     _same_queries(cadre_client, url("batch_list"), batches)
+
+
+def test_the_workbench_lists_exited_households_whose_re_check_is_due(
+    tree, personas, threshold, cadre_client
+):
+    from niangjia.relief.models import RelapseCheck
+
+    file = make_file(tree, personas, name="回访户")
+    make_file(tree, personas, name="在档户")
+    admin = personas["national_admin"]
+    services.income_check_record(
+        file=file,
+        month=today().replace(day=1),
+        income_per_head=Decimal("700"),
+        public_support_per_head=Decimal("200"),
+        union_aid_per_head=Decimal("200"),
+        acting_user=admin,
+    )
+    file.refresh_from_db()
+    services.exit_confirm(file=file, acting_user=admin)
+    assert "回访户" not in text(cadre_client.get(url("file_list") + "?relapse=due"))
+    RelapseCheck.objects.filter(watch__file=file).update(due_on=today())
+    page = text(cadre_client.get(url("file_list") + "?relapse=due"))
+    assert "回访户" in page and "在档户" not in page
