@@ -1,7 +1,7 @@
 """Time hardship relief at scale (after bench/relief_generate.py):
 
-1. the cadre file list (``selectors.file_list``, the workbench's first page of 50 and its
-   capped count) with three filters, for the bench cadres of a county, a city and a province:
+1. the cadre file list (``selectors.file_list``, the workbench's first page of 50 by
+   ``selectors.file_page`` and its capped count) with three filters, for the bench cadres of a county, a city and a province:
    p50/p95 per scope (target p95 ≤ 200 ms);
 2. a disbursement batch of 100,000 payments from a national fund: drawn
    (``services.batch_create``), then approved by a finance officer and posted to the ledger
@@ -59,10 +59,10 @@ def time_list(user: Any, repeat: int) -> tuple[float, float, int]:
         for filters in FILTERS:
             rows = selectors.file_list(user=user, filters=selectors.FileFilters(**filters))
             if round_ == 0:  # warm: plans, caches, the first touch of the index pages
-                list(rows[:50])
+                selectors.file_page(rows, limit=50)
                 selectors.capped_count(rows)
             begin = time.perf_counter()
-            page = list(rows[:50])
+            page = selectors.file_page(rows, limit=50)
             counted = selectors.capped_count(rows)
             samples.append((time.perf_counter() - begin) * 1000)
             rows_seen = max(rows_seen, counted.count if page or counted.count else 0)

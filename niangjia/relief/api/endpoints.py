@@ -67,14 +67,19 @@ BatchId = Annotated[int, Path(ge=1, le=MAX_ID, title="批次编号")]
 AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID, title="材料编号")]
 
 
-def _page(rows: Any, limit: int, offset: int) -> dict[str, Any]:
+def _page(rows: Any, limit: int, offset: int, *, files: bool = False) -> dict[str, Any]:
     counted = selectors.capped_count(rows)
+    items = (
+        selectors.file_page(rows, offset=offset, limit=limit)
+        if files
+        else list(rows[offset : offset + limit])
+    )
     return {
         "count": counted.count,
         "count_capped": counted.capped,
         "limit": limit,
         "offset": offset,
-        "items": list(rows[offset : offset + limit]),
+        "items": items,
     }
 
 
@@ -103,7 +108,7 @@ def relief_file_list(request: HttpRequest, filters: Query[FileFiltersIn]) -> dic
                 within=within,
             ),
         )
-    return _page(rows, filters.limit, filters.offset)
+    return _page(rows, filters.limit, filters.offset, files=True)
 
 
 @router.post(

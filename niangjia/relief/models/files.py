@@ -252,15 +252,11 @@ class HardshipFile(PersonalData):
         verbose_name_plural = "困难职工档案"
         ordering = ["-id"]
         indexes = [
+            # On PostgreSQL both carry the list's filter columns (migration 0003), so that a
+            # subtree's filtered list and its count are read from the index alone.
             models.Index(fields=["union_path", "id"], name="relief_file_path_id"),
             models.Index(fields=["state", "union_path"], name="relief_file_state_path"),
-            models.Index(fields=["category", "union_path"], name="relief_file_category_path"),
             models.Index(fields=["id_hash"], name="relief_file_id_hash"),
-            models.Index(
-                fields=["review_due_on"],
-                condition=Q(state="filed"),
-                name="relief_file_review_due",
-            ),
         ]
         constraints = [
             models.CheckConstraint(
