@@ -540,8 +540,18 @@ def available_steps(
         else:
             entries.append(StepEntry(step, _initial_form(step, file, page)))
     if not any(entry.open for entry in entries):
+        # The step the file waits for: the exit the system proposes, an overdue annual
+        # review, else the next step of the workflow.
+        overdue = bool(file.review_due_on and file.review_due_on < timezone.localdate())
+        preferred = ["exit", *(["annual-review"] if overdue else [])]
+        slugs = [e.step.slug for e in entries]
+        chosen = next((slug for slug in preferred if slug in slugs), None)
         for entry in entries:
-            if entry.step.slug not in ("note", "reject", "objection", "annual-review"):
+            if chosen is not None and entry.step.slug != chosen:
+                continue
+            if entry.step.slug not in ("note", "reject", "objection", "annual-review") or (
+                entry.step.slug == chosen
+            ):
                 entry.open = True
                 break
     return entries
