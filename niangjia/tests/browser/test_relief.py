@@ -24,8 +24,23 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from niangjia.relief import services
-from niangjia.relief.choices import AssistanceState, FileChannel, FileState, LedgerKind
-from niangjia.relief.models import Assistance, Fund, HardshipFile, LedgerEntry
+from niangjia.relief.choices import (
+    AssistanceState,
+    BatchState,
+    FileChannel,
+    FileState,
+    LedgerKind,
+    PaymentState,
+)
+from niangjia.relief.models import (
+    Assistance,
+    BatchPayment,
+    DisbursementBatch,
+    Fund,
+    HardshipFile,
+    LedgerEntry,
+    LivingThreshold,
+)
 from niangjia.relief.services import files as file_services
 from niangjia.tests.browser.conftest import PHONE
 from niangjia.utilities.sms import LocmemBackend
@@ -33,6 +48,7 @@ from niangjia.utilities.testing.members import make_id_number
 from niangjia.utilities.testing.personas import PERSONA_PASSWORD, Tree
 from niangjia.utilities.testing.relief import (
     make_cadre,
+    make_file,
     make_finance_officer,
     make_fund,
     set_threshold,
@@ -362,10 +378,6 @@ def test_cadres_enter_a_household_set_a_threshold_allocate_money_and_pay_a_batch
     personas: Any,
     snap: Any,
 ) -> None:
-    from niangjia.relief.choices import BatchState, PaymentState
-    from niangjia.relief.models import BatchPayment, DisbursementBatch, LivingThreshold
-    from niangjia.utilities.testing.relief import make_file
-
     set_threshold(tree, "1000")
     make_file(tree, personas, name="郭春兰")
     make_file(tree, personas, name="冯志刚")
