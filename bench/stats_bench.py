@@ -53,8 +53,9 @@ SCOPES = (
     ("county", "bench_county"),
 )
 # Person indexes of the joined workers (bench/people.py): above the 10 million of the member
-# generator, after those of earlier runs (counted by their name), below ID_SPACE.
-FIRST_INDEX = 12_000_000
+# generator and the relief people (from 12 million), after those of earlier runs (counted by
+# their name), below ID_SPACE.
+FIRST_INDEX = 14_500_000
 JOINER_NAME = "统计测试"
 
 
