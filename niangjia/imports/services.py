@@ -8,7 +8,6 @@ transaction with its audit row.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import secrets
 from typing import IO, Any
 
@@ -45,7 +44,7 @@ def import_upload(
     """Store an uploaded roster, refuse a hostile or unreadable file (nothing kept), and
     propose which column holds what."""
     from niangjia.imports.columns import detect_header
-    from niangjia.imports.files import RejectedFile, inspect_upload, read_rows
+    from niangjia.imports.files import RejectedFile, head_rows, inspect_upload
 
     require(acting_user, Action.ADD, union)
     if union.status != UnionStatus.ACTIVE:
@@ -64,7 +63,7 @@ def import_upload(
                 size += len(chunk)
                 out.write(chunk)
         file_kind = inspect_upload(path, original_name=original_name)
-        head = list(itertools.islice(read_rows(path, file_kind), HEADER_SCAN_ROWS))
+        head = head_rows(path, file_kind, limit=HEADER_SCAN_ROWS)
         guess = detect_header(head, columns_for(kind))
     except RejectedFile as exc:
         path.unlink(missing_ok=True)
