@@ -283,7 +283,7 @@ def generate(args: argparse.Namespace, out: Any) -> str:
 
         file_columns = _model_columns(HardshipFile)
         file_base = _defaults(HardshipFile, gen.now)
-        member_columns = _model_columns(HouseholdMember)[1:]
+        member_columns = _model_columns(HouseholdMember)  # with the id: FilePerson refers to it
         member_base = _defaults(HouseholdMember, gen.now)
         person_columns = _model_columns(FilePerson)[1:]
         on_file: list[tuple[int, str, str, datetime.date]] = []  # id, path, province, filed_on
@@ -394,7 +394,8 @@ def generate(args: argparse.Namespace, out: Any) -> str:
             with timer.phase(f"档案 COPY（{args.files} 行）"):
                 copy_rows(cursor, "relief_hardshipfile", file_columns, file_rows())
 
-            member_pk = 0
+            cursor.execute("SELECT COALESCE(max(id), 0) FROM relief_householdmember")
+            member_pk = cursor.fetchone()[0]
 
             def member_rows() -> Iterator[list[Any]]:
                 nonlocal member_pk
@@ -405,6 +406,7 @@ def generate(args: argparse.Namespace, out: Any) -> str:
                         values = dict(member_base)
                         values.update(
                             {
+                                "id": member_pk,
                                 "file_id": file_id,
                                 "name": people.name(rng),
                                 "relation": RELATIONS[i % len(RELATIONS)],
