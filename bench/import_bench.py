@@ -78,6 +78,12 @@ class Expected:
     bad_kinds: dict[str, int] = field(default_factory=dict)
 
 
+def _cpu_s() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -255,6 +261,7 @@ def run_import(path: Path, *, user: Any, union: Any) -> tuple[Any, float]:
     from niangjia.jobs.services import run_one
 
     started = time.perf_counter()
+    cpu_started = _cpu_s()
     with path.open("rb") as handle:
         run = services.import_upload(
             acting_user=user, union=union, kind="members", file=handle, original_name=path.name
@@ -273,7 +280,8 @@ def run_import(path: Path, *, user: Any, union: Any) -> tuple[Any, float]:
     if run.state != "committed":
         raise BenchError(f"正式导入未完成：{run.state} {run.message}")
     print(
-        f"  dry run {validated - started:.1f} s, commit {time.perf_counter() - validated:.1f} s",
+        f"  dry run {validated - started:.1f} s, commit {time.perf_counter() - validated:.1f} s,"
+        f" CPU of this process and its checkers {_cpu_s() - cpu_started:.1f} s",
         flush=True,
     )
     return run, time.perf_counter() - started
