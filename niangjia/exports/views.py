@@ -34,7 +34,12 @@ from niangjia.jobs.views import progress_texts
 from niangjia.orgs.forms import add_service_errors
 from niangjia.orgs.models import Union
 from niangjia.utilities.scoping import get_scoped_or_404
+from niangjia.utilities.timeouts import QueryTooSlow, time_limit
 from niangjia.utilities.xlsx import XLSX_CONTENT_TYPE
+
+# Counting the rows on the export page stops after this long (PostgreSQL): a filter no index
+# serves, over millions of members, must not hold the page.
+COUNT_TIMEOUT_MS = 5_000
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -92,9 +97,12 @@ def export_new(request: HttpRequest, kind: str) -> HttpResponse:
     errors: list[str] = []
     try:
         selection = services.export_select(acting_user=user, kind=export_kind.name, filters=filters)
-        count = services.export_count(selection)
+        with time_limit(COUNT_TIMEOUT_MS):
+            count = services.export_count(selection)
     except ValidationError as exc:
         errors = exc.messages
+    except QueryTooSlow:
+        count = None  # the page says the count is unknown; the export itself is not limited
     context = {
         "kind": export_kind,
         "form": form,

@@ -302,3 +302,24 @@ def test_request_approve_and_download_through_the_pages(
     }
     response = mine.post(url("request_run", export_request.pk), follow=True)
     assert "该申请已导出，不能再办理" in text(response)
+
+
+def test_the_employer_lists_direct_link_sends_a_big_export_to_the_export_page(
+    tree, county_cadre, client_for, settings
+):
+    settings.EXPORT_INLINE_ROWS = 0
+    response = client_for(county_cadre).get(reverse("orgs:employer_export") + "?organised=yes")
+    assert response.status_code == 302
+    assert response["Location"] == url("export_new", "employers") + "?organised=yes"
+
+
+def test_the_employer_list_button_leads_to_the_export_page(tree, county_cadre, client_for):
+    html = text(client_for(county_cadre).get(reverse("orgs:employer_list") + "?organised=yes"))
+    assert url("export_new", "employers") + "?organised=yes" in html
+
+
+def test_the_cleanup_command_reports_what_it_did(tree, capsys):
+    from django.core.management import call_command
+
+    call_command("exports_cleanup")
+    assert "已删除导出文件 0 个，已过期申请 0 项" in capsys.readouterr().out
