@@ -360,3 +360,42 @@ def test_notes_go_on_the_timeline(tree, personas, threshold):
         file=file, acting_user=personas["grassroots_cadre"], text="电话联系，下周入户"
     )
     assert file.events.filter(kind=EventKind.NOTE, text="电话联系，下周入户").exists()
+
+
+def test_files_and_assistance_follow_their_union_when_it_merges(tree, personas, threshold):
+    from niangjia.accounts.choices import Action
+    from niangjia.orgs import services as org_services
+    from niangjia.orgs.models import Union
+    from niangjia.relief.models import Assistance
+    from niangjia.utilities.testing.relief import make_fund
+
+    file = make_file(tree, personas)
+    fund = make_fund(tree, personas, union=tree.wuhan)
+    services.assistance_create(
+        file=file,
+        assistance_type="living",
+        amount=Decimal("300"),
+        fund=fund,
+        acting_user=personas["grassroots_cadre"],
+    )
+    target = Union.objects.add_child(
+        tree.jiangan,
+        instance=Union(
+            name="武汉长江重工有限公司工会",
+            level=tree.jiangan_grassroots.level,
+            kind=tree.jiangan_grassroots.kind,
+            region=tree.jiangan_grassroots.region,
+        ),
+    )
+    org_services.union_merge(
+        acting_user=personas["provincial_cadre"], source=tree.jiangan_grassroots, target=target
+    )
+    file.refresh_from_db()
+    assert (file.union, file.union_path) == (target, target.path)
+    assert Assistance.objects.get(file=file).union_path == target.path
+    assert not HardshipFile.objects.restrict(personas["grassroots_cadre"], Action.VIEW).exists()
+    assert (
+        HardshipFile.objects.restrict(personas["county_cadre"], Action.VIEW)
+        .filter(pk=file.pk)
+        .exists()
+    )
