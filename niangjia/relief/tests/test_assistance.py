@@ -158,7 +158,7 @@ def test_the_yearly_cap_counts_money_and_goods(tree, personas, setup):
     if last_half is None:
         pytest.skip("the two half-years of one year are needed; run after June")
     create(file, fund, personas["grassroots_cadre"], amount="2500", date=last_half)
-    with pytest.raises(ValidationError, match="超过每户每年生活救助上限 3000.00 元"):
+    with pytest.raises(ValidationError, match=r"超过每户每年生活救助上限 3000\.00 元"):
         create(
             file,
             fund,
@@ -171,7 +171,7 @@ def test_the_yearly_cap_counts_money_and_goods(tree, personas, setup):
 
 def test_a_cap_below_the_amount_is_refused_at_once(tree, personas, setup):
     file, fund = setup
-    with pytest.raises(ValidationError, match="上限 3000.00 元（本年已 0 元"):
+    with pytest.raises(ValidationError, match=r"上限 3000\.00 元（本年已 0 元"):
         create(file, fund, personas["grassroots_cadre"], amount="3500")
 
 
