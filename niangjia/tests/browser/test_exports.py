@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import transaction
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
@@ -36,10 +37,11 @@ def sheet(path: str | Path) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def jiangan_members(tree) -> list[Any]:
-    return [
-        make_member(tree.jiangan_grassroots, name=name, phone=f"1391234000{i}")
-        for i, name in enumerate(("导出甲", "导出乙", "导出丙"))
-    ]
+    with transaction.atomic():  # joining locks rows: PostgreSQL wants a transaction
+        return [
+            make_member(tree.jiangan_grassroots, name=name, phone=f"1391234000{i}")
+            for i, name in enumerate(("导出甲", "导出乙", "导出丙"))
+        ]
 
 
 def test_a_masked_export_from_the_member_list(
