@@ -759,6 +759,10 @@ def _rebuild(state: FoldState | None) -> FoldResult:
         rows = cursor.rowcount
         cursor.execute("DROP TABLE stats_rebuild_chain")
         cursor.execute("DROP TABLE stats_rebuild_flow")
+        if connection.vendor == "postgresql":
+            # Fresh statistics for the planner: without them the folder's look-ups of a few
+            # unions' rows are planned as if they were millions (and compiled, JIT).
+            cursor.execute(f"ANALYZE {own_table}, {value_table}")
     state = state or FoldState(name=STATE)
     state.snapshot = now.snapshot
     state.last_ids = now.last_ids

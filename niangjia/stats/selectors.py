@@ -280,18 +280,31 @@ def trend(*, node: Union, indicator: str, periods: Sequence[Period]) -> dict[str
     }
 
 
-def counted_children(node: Union) -> list[Union]:
-    """The unions directly counted under ``node``: its children in the tree and, for an
-    industry union, the grassroots unions linked to it that lie elsewhere in the tree."""
-    children = list(Union.objects.get_children(node).select_related("region"))
-    if node.kind == UnionKind.INDUSTRY:
-        children += list(
-            Union.objects.filter(industry_union=node)
-            .exclude(path__startswith=node.path)
-            .select_related("region")
-            .order_by("path")
-        )
-    return children
+def _linked_children(node: Union) -> Any:
+    """Grassroots unions linked to industry union ``node`` that lie elsewhere in the tree."""
+    return (
+        Union.objects.filter(industry_union=node)
+        .exclude(path__startswith=node.path)
+        .select_related("region")
+        .order_by("path")
+    )
+
+
+def counted_children(
+    node: Union, *, offset: int = 0, limit: int | None = None
+) -> tuple[list[Union], int]:
+    """The unions directly counted under ``node`` — its children in the tree, then, for an
+    industry union, the grassroots unions linked to it that lie elsewhere — one page of them
+    (``offset``/``limit``), and how many there are in all."""
+    children = Union.objects.get_children(node).select_related("region")
+    in_tree = Union.objects.get_children_count(node)
+    linked = _linked_children(node) if node.kind == UnionKind.INDUSTRY else None
+    total = in_tree + (linked.count() if linked is not None else 0)
+    end = total if limit is None else min(total, offset + limit)
+    page = list(children[offset:end]) if offset < in_tree else []
+    if linked is not None and end > in_tree:
+        page += list(linked[max(0, offset - in_tree) : end - in_tree])
+    return page, total
 
 
 def children_breakdown(
@@ -306,23 +319,19 @@ def children_breakdown(
     ``offset``/``limit``), and for ``node`` itself. A child federation names its region
     (code and name), for the map."""
     chosen = registry.get(indicator)
-    children = counted_children(node)
-    page = children[offset : offset + limit if limit is not None else None]
+    page, total = counted_children(node, offset=offset, limit=limit)
     data = _load([node.pk, *(c.pk for c in page)], [chosen], period.first_month)
-    rows = []
-    for child in page:
-        rows.append(
-            {
-                **node_info(child),
-                "value": evaluate(chosen, data[child.pk], period),
-            }
-        )
+    today = _today()
+    rows = [
+        {**node_info(child), "value": evaluate(chosen, data[child.pk], period, today=today)}
+        for child in page
+    ]
     return {
         "node": node_info(node),
         "indicator": _indicator_info(chosen),
         "period": period_info(period),
-        "total": evaluate(chosen, data[node.pk], period),
-        "count": len(children),
+        "total": evaluate(chosen, data[node.pk], period, today=today),
+        "count": total,
         "offset": offset,
         "children": rows,
     }

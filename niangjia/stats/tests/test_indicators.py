@@ -210,3 +210,20 @@ def test_the_registry_defines_every_indicator_in_words():
         assert entry.name and entry.unit and entry.definition and entry.computation
         for dimension in entry.dimensions:
             assert dimension["values"], f"{entry.code}: {dimension['code']} has no values"
+
+
+def test_children_come_in_pages_with_the_count_of_all(populated):
+    t = populated.tree
+    month = Period.current("month")
+    page = selectors.children_breakdown(
+        node=t.wuhan, indicator="members", period=month, offset=1, limit=1
+    )
+    assert page["count"] == 2 and [c["name"] for c in page["children"]] == ["江汉区总工会"]
+    linked = selectors.children_breakdown(
+        node=t.transport_industry, indicator="members", period=month, offset=0, limit=5
+    )
+    assert linked["count"] == 1 and linked["children"][0]["value"] == 3
+    beyond = selectors.children_breakdown(
+        node=t.transport_industry, indicator="members", period=month, offset=1, limit=5
+    )
+    assert beyond["children"] == []
