@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import multiprocessing
 import re
+import signal
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -183,6 +184,19 @@ def _checked_in_parallel(
         yield done_batch, result.get()
 
 
+def _default_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def checker_pool() -> Any:
+    """Two forked checking processes. They end at SIGTERM and ignore SIGINT, whatever handlers
+    the parent has: ``manage.py run_jobs`` handles both (stop the job at its next batch), and a
+    child that inherited that handler would survive the SIGTERM of ``Pool.terminate`` while
+    waiting for the queue's lock, so that the dry run never ended."""
+    return multiprocessing.get_context("fork").Pool(processes=2, initializer=_default_signals)
+
+
 def build_checker(run: ImportRun) -> MemberRowChecker:
     """The checker of a run: the unions of its subtree that take members, by name and code."""
     columns = {
@@ -215,10 +229,11 @@ def build_checker(run: ImportRun) -> MemberRowChecker:
 
 
 def _header_text(run: ImportRun, index: int) -> str:
+    """A column's name as its header says, without the ``*`` the template puts before the
+    name of a required column (a reason reads 「身份证号码」, not 「*身份证号码」)."""
     headers = run.headers or []
-    if index < len(headers) and str(headers[index] or "").strip():
-        return str(headers[index]).strip()
-    return f"第 {index + 1} 列"
+    text = str(headers[index] or "").strip().lstrip("*＊").strip() if index < len(headers) else ""
+    return text or f"第 {index + 1} 列"
 
 
 # --- Dry run ----------------------------------------------------------------------------------
@@ -287,7 +302,7 @@ def member_dry_run(
             # inherit is not used nor closed by them; it is closed here when it can be.
             if not connection.in_atomic_block:
                 connection.close()
-            pool = multiprocessing.get_context("fork").Pool(processes=2)
+            pool = checker_pool()
             checked_batches: Iterable[
                 tuple[list[tuple[int, list[Any]]], list[CheckedRow | RowProblem]]
             ] = _checked_in_parallel(pool, _batches(rows, BATCH))

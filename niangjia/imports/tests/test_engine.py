@@ -412,3 +412,48 @@ def test_the_forked_checkers_find_what_the_single_process_finds(tree, personas, 
         ImportProblem.objects.filter(run=forked).values_list("row_no", "message", "raw")
     ) == list(ImportProblem.objects.filter(run=serial).values_list("row_no", "message", "raw"))
     assert StagedMember.objects.filter(run=forked).count() == 11
+
+
+def test_a_reason_names_a_template_column_without_its_required_mark(tree, personas):
+    from openpyxl import load_workbook as open_workbook
+
+    from niangjia.imports.templates import template_for
+
+    cadre = personas["county_cadre"]
+    book = open_workbook(io.BytesIO(template_for("members")[1]))
+    sheet = book.worksheets[0]
+    at = {str(cell.value): cell.column for cell in sheet[1] if cell.value}
+    assert "*手机号码" in at  # the template marks the required columns
+    for header, value in {"*姓名": "王芳", "*身份证号码": make_id_number(serial=1)}.items():
+        sheet.cell(row=3, column=at[header], value=value)
+    sheet.cell(row=3, column=at["*手机号码"], value="1397123")
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    run = services.import_upload(
+        acting_user=cadre, union=tree.jiangan, kind="members", file=out, original_name="模板.xlsx"
+    )
+    run = dry_run(run, cadre)
+    assert ImportProblem.objects.get(run=run).message.startswith("「手机号码」应为 11 位")
+
+
+def stop_at_next_batch(signum: int, frame: Any) -> None:
+    """A SIGTERM handler as ``manage.py run_jobs`` has (it sets an event)."""
+
+
+def test_the_forked_checkers_end_at_sigterm_whatever_the_worker_does_with_it():
+    import signal
+
+    expected = (signal.SIG_DFL, signal.SIG_IGN)
+    previous = signal.signal(signal.SIGTERM, stop_at_next_batch)
+    try:
+        pool = engine.checker_pool()
+        handlers = tuple(
+            pool.apply(signal.getsignal, (s,)) for s in (signal.SIGTERM, signal.SIGINT)
+        )
+        pool.close()  # not terminate(): with the inherited handler it may wait for ever
+        pool.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # Pool.terminate ends them by SIGTERM; an interrupt is for the worker to handle.
+    assert handlers == expected
