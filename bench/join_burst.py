@@ -274,7 +274,8 @@ def reset_run_tables() -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(CREATE_SQL)
-        cursor.execute(f"TRUNCATE {', '.join([*tables, TABLE])} RESTART IDENTITY")
+        # CASCADE: rows of later modules that refer to members (relief files) go with them.
+        cursor.execute(f"TRUNCATE {', '.join([*tables, TABLE])} RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM django_session")
 
 

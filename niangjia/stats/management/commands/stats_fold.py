@@ -22,8 +22,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="两次汇总的间隔（秒）")
         parser.add_argument("--once", action="store_true", help="只汇总一次就退出")
+        parser.add_argument(
+            "--verbose",
+            action="store_true",
+            help="记录每一次有新数据的汇总（默认只记录超过 1 秒的）",
+        )
 
-    def handle(self, *args: Any, interval: float, once: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, interval: float, once: bool, verbose: bool, **options: Any
+    ) -> None:
         if once:
             self.stdout.write(f"stats-fold: {fold.fold_once()}")
             return
@@ -41,7 +48,10 @@ class Command(BaseCommand):
             started = time.monotonic()
             try:
                 result = fold.fold_once()
-                if result is not None and (result.rebuilt or result.seconds > 1):
+                busy = result is not None and (result.events or result.audits or result.rebuilt)
+                if result is not None and (
+                    result.rebuilt or result.seconds > 1 or (verbose and busy)
+                ):
                     log.info("stats fold: %s", result)
             except DatabaseError:
                 log.exception("stats fold failed; retrying")
