@@ -43,6 +43,7 @@ UNION_FIELDS = (
     "industry_union",
     "covering_union",
     "owner",
+    "node_id",
 )
 
 
