@@ -21,8 +21,11 @@ JOIN_CACHE_SECONDS = 0  # tests change venues and employers at will; the cache h
 # collectstatic, so there is no STATIC_ROOT for WhiteNoise to index at start-up.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
-# Uploaded rosters of the tests go to a throwaway directory.
-IMPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-imports-"))
+# Uploaded rosters of the tests go to a throwaway directory (TEST_IMPORT_DIR: one shared by the
+# processes of a crash test, niangjia/imports/tests/test_crash.py).
+IMPORT_DIR = Path(os.environ.get("TEST_IMPORT_DIR") or tempfile.mkdtemp(prefix="niangjia-imports-"))
 # Stored exports of the tests go to a throwaway directory.
 EXPORT_DIR = Path(tempfile.mkdtemp(prefix="niangjia-exports-"))
-IMPORT_COMMIT_WORKERS = 1  # the chunks of a commit in the test thread, inside its transaction
+# The chunks of a commit in the test thread, inside its transaction (a crash test's worker
+# processes write them as in production: TEST_IMPORT_COMMIT_WORKERS).
+IMPORT_COMMIT_WORKERS = int(os.environ.get("TEST_IMPORT_COMMIT_WORKERS") or 1)

@@ -17,6 +17,8 @@ from niangjia.imports import report, selectors, services
 from niangjia.imports.choices import BUSY_STATES, ImportKind, ImportState
 from niangjia.imports.forms import MappingForm, UploadForm
 from niangjia.imports.models import ImportRun
+from niangjia.jobs.selectors import job_progress
+from niangjia.jobs.views import progress_texts
 from niangjia.utilities.scoping import allowed, get_scoped_or_404
 from niangjia.utilities.xlsx import XLSX_CONTENT_TYPE
 
@@ -99,6 +101,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "problems": selectors.first_problems(run, FIRST_PROBLEMS),
         "problem_count": run.rows_error + run.rows_conflict + run.committed_conflict,
     }
+    if context["busy"] and run.job is not None:
+        # The bar's figures as of now; static/js/job-progress.js keeps them live.
+        figures = job_progress(run.job)
+        context["progress"] = {**figures, **progress_texts(figures)}
     if (
         run.state in (ImportState.UPLOADED, ImportState.CANCELLED, ImportState.FAILED)
         and not run.checkpoint
