@@ -155,3 +155,34 @@ def test_fund_balances_follow_the_ledger(tree, personas, relief):
     assert value(tree.hubei, "fund_balance") == 9250.5
     assert value(tree.jianghan, "fund_balance") == 0
     assert_exact()
+
+
+def test_a_batch_payment_and_a_returned_payment_reach_the_figures(tree, personas, relief):
+    from niangjia.relief.models import BatchPayment
+    from niangjia.relief.services import BatchCriteria
+
+    maker = personas["county_cadre"]
+    batch = services.batch_create(
+        fund=relief["fund"],
+        name="金秋助学",
+        assistance_type=AssistanceType.EDUCATION,
+        amount=Decimal("200"),
+        criteria=BatchCriteria(),
+        acting_user=maker,
+    )
+    batch = services.batch_approve(batch=batch, acting_user=make_cadre(tree.jiangan, "c03"))
+    services.batch_post(batch=batch, acting_user=maker)
+    fold_now()
+    paid = BatchPayment.objects.filter(batch=batch).count()
+    assert paid >= 1
+    assert value(tree.root, "assistance_times", dims="assistance_type=education") == paid
+    assert value(tree.jiangan, "fund_balance") == 9200.0 - 200 * paid
+    services.batch_payment_fail(
+        payment=BatchPayment.objects.filter(batch=batch).first(),
+        acting_user=maker,
+        reason="账号有误",
+    )
+    fold_now()
+    assert value(tree.root, "assistance_times", dims="assistance_type=education") == paid - 1
+    assert value(tree.jiangan, "fund_balance") == 9200.0 - 200 * (paid - 1)
+    assert_exact()
