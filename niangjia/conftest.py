@@ -28,6 +28,20 @@ from niangjia.utilities.testing.personas import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
+    """A transactional test starts with the migrations' rows (regions, the national root)
+    even when an earlier one emptied the database."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    ):
+        request.getfixturevalue("transactional_db")
+        from niangjia.utilities.testing.reference import restore_reference_data
+
+        restore_reference_data()
+
+
 @pytest.fixture
 def tree(db: None) -> Tree:
     return build_tree()

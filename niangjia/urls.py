@@ -10,7 +10,6 @@ urlpatterns = [
     path("imports/", include("niangjia.imports.urls")),
     path("audit/", include("niangjia.audit.urls")),
     path("jobs/", include("niangjia.jobs.urls")),
-    path("jobs/", include("niangjia.jobs.urls")),
     path("exports/", include("niangjia.exports.urls")),
     path("stats/", include("niangjia.stats.urls")),
     path("api/v1/", include("niangjia.api.urls")),

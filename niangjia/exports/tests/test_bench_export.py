@@ -11,7 +11,7 @@ from bench import export_members
 from niangjia.utilities.testing.members import make_member
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("unmasked", [False, True])
 def test_the_bench_exports_through_a_worker_and_reads_the_file_back(
     tree, settings, tmp_path, unmasked

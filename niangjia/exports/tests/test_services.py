@@ -386,7 +386,7 @@ def test_stored_files_are_deleted_after_the_keeping_time(
     assert not path.exists() and export_file.deleted_at is not None and not export_file.ready
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_reads_the_rows_outside_any_transaction(tree, county_cadre, settings):
     """As in production: the job runs in a worker, not inside a transaction; on PostgreSQL
     the rows stream from a second connection's server-side cursor."""

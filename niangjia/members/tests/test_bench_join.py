@@ -31,7 +31,7 @@ def _post_all(port: int, requests: list[bytes], keys: list[int]) -> loadgen.RunR
 
 
 @postgresql_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  # no collectstatic in tests
 def test_a_small_burst_and_storm_through_the_live_server(live_server):
     port = urlsplit(live_server.url).port

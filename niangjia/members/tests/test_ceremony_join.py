@@ -199,7 +199,7 @@ def test_a_venue_without_auto_approval_keeps_the_application_pending(tree):
     assert counters(venue) == (0, 0)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @postgresql_only
 def test_concurrent_submissions_of_one_person_make_one_member():
     tree = build_tree()
@@ -319,7 +319,7 @@ def test_unknown_tokens_are_not_cached(tree, join_cache):
     assert len(queries) == 2 and not selectors._venues
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_ceremony_changed_here_is_read_again(join_cache):
     tree = build_tree()
     county_cadre = make_persona("county_cadre", tree)
@@ -412,7 +412,7 @@ def _synchronous_commit() -> str:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @postgresql_only
 def test_only_the_counter_statement_skips_the_wait_for_the_disk():
     venue = ceremony_venue(build_tree())

@@ -32,6 +32,7 @@ from playwright.sync_api import (
 )
 
 from niangjia.utilities.testing.personas import confirmed_device
+from niangjia.utilities.testing.reference import restore_reference_data
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -83,45 +84,9 @@ class RequestLog:
 ALL_REQUESTS: list[tuple[str, str]] = []
 
 
-def _restore_reference_data() -> None:
-    """Put back what the data migrations load (GB/T 2260 regions, the national root).
-
-    The live server needs committed data, so these tests run in transactional mode, and the
-    database is emptied after each of them. Re-reading ``serialized_rollback`` contents costs
-    seconds per test; a bulk insert of the same rows costs a fraction of one.
-    """
-    from niangjia.orgs.choices import RegionLevel, UnionKind, UnionLevel
-    from niangjia.orgs.models import Region, Union
-    from niangjia.orgs.regions import REGIONS_CSV, read_rows
-
-    if not Region.objects.exists():
-        rows = read_rows(REGIONS_CSV)
-        ids: dict[str, int] = {}
-        for level in RegionLevel.values:  # parents before children
-            batch = [
-                Region(
-                    code=r["code"],
-                    name=r["name"],
-                    level=r["level"],
-                    revision=r["revision"],
-                    parent_id=ids[r["parent_code"]] if r["parent_code"] else None,
-                )
-                for r in rows
-                if r["level"] == level
-            ]
-            for region in Region.objects.bulk_create(batch, batch_size=1000):
-                ids[region.code] = region.pk
-    if not Union.objects.filter(depth=1).exists():
-        Union.objects.add_root(
-            instance=Union(
-                name="中华全国总工会", level=UnionLevel.NATIONAL, kind=UnionKind.FEDERATION
-            )
-        )
-
-
 @pytest.fixture(autouse=True)
 def reference_data(transactional_db: None) -> None:
-    _restore_reference_data()
+    restore_reference_data()
 
 
 @pytest.fixture(scope="session")
