@@ -708,18 +708,36 @@ def _rebuild(state: FoldState | None) -> FoldResult:
     Each union's own stock figures are counted per family and stored; then every node's
     figures are added up in the database: the own figures and the membership events' monthly
     flows of every union, joined to the nodes each union counts under (a temporary table of
-    the counted chains), grouped by node. Readers see the old figures until it commits."""
+    the counted chains), grouped by node, in key order.
+
+    On PostgreSQL both tables are filled afresh beside the old ones and swapped in by name at
+    the end (no dead rows to delete and vacuum, the index built from ordered rows); readers go
+    on reading the old figures until then, and wait only for the swap itself. Elsewhere (a
+    small SQLite database) the old rows are deleted first."""
     now = _current_position()
     value_table, own_table = StatValue._meta.db_table, StatOwnValue._meta.db_table
+    fresh = connection.vendor == "postgresql"
+    value_fill, own_fill = (
+        (f"{value_table}_next", f"{own_table}_next")
+        if fresh
+        else (
+            value_table,
+            own_table,
+        )
+    )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if fresh:
             cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(f"DELETE FROM {value_table}")  # noqa: S608
-        cursor.execute(f"DELETE FROM {own_table}")  # noqa: S608
+            for table, fill in ((value_table, value_fill), (own_table, own_fill)):
+                cursor.execute(f"DROP TABLE IF EXISTS {fill}")
+                cursor.execute(f"CREATE TABLE {fill} (LIKE {table} INCLUDING ALL)")
+        else:
+            cursor.execute(f"DELETE FROM {value_table}")  # noqa: S608
+            cursor.execute(f"DELETE FROM {own_table}")  # noqa: S608
     columns = ("union_id", "measure", "dims", "period", "value")
     for family in sources.STOCK_FAMILIES:
         _insert(
-            own_table,
+            own_fill,
             columns,
             (
                 (union_id, measure, dims, period, value)
@@ -747,9 +765,9 @@ def _rebuild(state: FoldState | None) -> FoldResult:
         for select in sources.event_flow_selects(connection.vendor):
             cursor.execute(f"INSERT INTO stats_rebuild_flow {select}")
         cursor.execute(
-            f"INSERT INTO {value_table} (node_id, measure, dims, period, value) "  # noqa: S608
+            f"INSERT INTO {value_fill} (node_id, measure, dims, period, value) "  # noqa: S608
             "SELECT c.node_id, x.measure, x.dims, x.period, SUM(x.value) FROM ("
-            f"SELECT union_id, measure, dims, period, value FROM {own_table} UNION ALL "
+            f"SELECT union_id, measure, dims, period, value FROM {own_fill} UNION ALL "
             "SELECT union_id, measure, dims, period, value FROM stats_rebuild_flow) x "
             "JOIN stats_rebuild_chain c ON c.union_id = x.union_id "
             "GROUP BY c.node_id, x.measure, x.dims, x.period HAVING SUM(x.value) <> 0 "
@@ -759,10 +777,15 @@ def _rebuild(state: FoldState | None) -> FoldResult:
         rows = cursor.rowcount
         cursor.execute("DROP TABLE stats_rebuild_chain")
         cursor.execute("DROP TABLE stats_rebuild_flow")
-        if connection.vendor == "postgresql":
+        if fresh:
             # Fresh statistics for the planner: without them the folder's look-ups of a few
             # unions' rows are planned as if they were millions (and compiled, JIT).
-            cursor.execute(f"ANALYZE {own_table}, {value_table}")
+            cursor.execute(f"ANALYZE {own_fill}, {value_fill}")
+            cursor.execute(f"LOCK TABLE {value_table}, {own_table} IN ACCESS EXCLUSIVE MODE")
+            for table, fill in ((value_table, value_fill), (own_table, own_fill)):
+                cursor.execute(f"DROP TABLE {table}")
+                cursor.execute(f"ALTER TABLE {fill} RENAME TO {table}")
+                cursor.execute(f"ALTER TABLE {table} RENAME CONSTRAINT {fill}_pkey TO {table}_pkey")
     state = state or FoldState(name=STATE)
     state.snapshot = now.snapshot
     state.last_ids = now.last_ids

@@ -38,6 +38,7 @@ class StatValue(models.Model):
         verbose_name="工会",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # the primary key begins with it
         related_name="+",
     )
     measure = models.CharField("度量", max_length=40)
