@@ -626,7 +626,9 @@ def generate(
                         Member,
                     )
                 ]
-                cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+                # CASCADE: rows of other modules that point at members (hardship files of a
+                # member, import staging) go with them in a bench database.
+                cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         else:
             refuse_unless_empty(reset=False)
         with timer.phase("读取工会与用人单位、分配会员"):
