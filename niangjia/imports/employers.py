@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from niangjia.accounts.choices import Action
 from niangjia.accounts.scope import paths_for
@@ -458,7 +458,3 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> None:
                 "kind": "employers",
             },
         )
-
-
-def in_subtree_q(path: str) -> Q:
-    return Q(owner__path__startswith=path) | Q(covering_union__path__startswith=path)

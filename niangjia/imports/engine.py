@@ -53,6 +53,7 @@ from niangjia.imports.member_rows import (
     MemberRowChecker,
     RowProblem,
     UnionTarget,
+    copy_line,
     union_key,
 )
 from niangjia.imports.models import ImportChunk, ImportProblem, ImportRun, StagedMember
@@ -574,25 +575,6 @@ def _classify(
 _STAGED_COLUMNS = ("run_id", "row_no", "outcome", "member_id", "employer_id", *STAGED_FIELDS)
 
 
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, bytes):
-        return "\\\\x" + value.hex()
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = (
-                value.replace("\\", "\\\\")
-                .replace("\t", "\\t")
-                .replace("\n", "\\n")
-                .replace("\r", "\\r")
-            )
-        return value
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)
-
-
 class _StagingWriter:
     """Good rows into the staging table: COPY on PostgreSQL, batched INSERT elsewhere."""
 
@@ -608,11 +590,9 @@ class _StagingWriter:
         # The employer's name is kept as the file gives it; the commit writes it only when
         # no registered employer was found (Member.employer_name is for unregistered ones).
         if self.postgres:
-            line = item.line or "\t".join([_copy_text(v) for v in item.values])
-            self.rows.append(
-                f"{self.run_id}\t{item.row_no}\t{outcome}\t{_copy_text(member_id)}"
-                f"\t{_copy_text(employer_id)}\t{line}\n"
-            )
+            line = item.line or copy_line(item.values)
+            head = copy_line([self.run_id, item.row_no, outcome, member_id, employer_id])
+            self.rows.append(f"{head}\t{line}\n")
         else:
             self.rows.append(
                 (self.run_id, item.row_no, outcome, member_id, employer_id, *item.values)
@@ -1098,7 +1078,3 @@ def finish_commit(run: ImportRun) -> ImportRun:
         StagedMember.objects.filter(run=run).delete()
         StagedEmployer.objects.filter(run=run).delete()
     return run
-
-
-def staged_count(run: ImportRun) -> int:
-    return StagedMember.objects.filter(run=run).count()
