@@ -239,13 +239,26 @@ class MemberEvent(models.Model):
         "原状态", max_length=16, choices=MemberStatus.choices, blank=True
     )
     to_status = models.CharField("新状态", max_length=16, choices=MemberStatus.choices, blank=True)
+    # The union and the actor at the time are references kept for the record, like the audit
+    # log's: no database constraint (the ORM still protects the union and clears a deleted
+    # user). Their foreign-key checks cost a roster import of a million members more than the
+    # rows themselves; the member link keeps its constraint.
     union = models.ForeignKey(
-        "orgs.Union", verbose_name="工会", on_delete=models.PROTECT, related_name="+"
+        "orgs.Union",
+        verbose_name="工会",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     date = models.DateField("日期")
     reason = models.CharField("原因", max_length=200, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
