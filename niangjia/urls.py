@@ -1,6 +1,10 @@
 from django.urls import include, path
 
 urlpatterns = [
+    # First: a mass joining ceremony posts thousands of joins a minute to /j/v/…, and Django
+    # tries the patterns in order. No other prefix below starts with "j/" (the site's own
+    # pages are only "" and "healthz"), so the order changes no address's view.
+    path("j/", include("niangjia.members.urls_public")),
     path("", include("niangjia.web.urls")),
     path("accounts/", include("niangjia.accounts.urls")),
     path("orgs/", include("niangjia.orgs.urls")),
@@ -13,6 +17,5 @@ urlpatterns = [
     path("exports/", include("niangjia.exports.urls")),
     path("stats/", include("niangjia.stats.urls")),
     path("api/v1/", include("niangjia.api.urls")),
-    path("j/", include("niangjia.members.urls_public")),
     path("r/", include("niangjia.relief.urls_public")),
 ]
