@@ -23,7 +23,9 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        # From META, the header's WSGI name: ``request.headers`` would first build a mapping
+        # of every header, on every request, for this one.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else context.new_request_id()
         ctx = context.RequestContext(request_id=request_id, client_ip=client_ip(request))
         request.request_id = request_id  # type: ignore[attr-defined]
