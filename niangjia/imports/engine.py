@@ -28,9 +28,13 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing
+import os
+import queue
 import re
 import signal
+import traceback
 import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +50,7 @@ from niangjia.accounts.scope import paths_for
 from niangjia.audit.choices import AuditAction
 from niangjia.audit.services import record
 from niangjia.imports.choices import ImportState, Outcome
+from niangjia.imports.files import RejectedFile
 from niangjia.imports.member_rows import (
     STAGED_FIELDS,
     CheckedRow,
@@ -65,6 +70,7 @@ from niangjia.orgs.models import Employer, Union
 BATCH = 5000
 # Below this many rows a file is checked in this process (forking costs more than it saves).
 PARALLEL_FROM_ROWS = 20_000
+DRY_RUN_WORKERS = 2
 
 
 class Cancelled(Exception):
@@ -116,15 +122,25 @@ def row_count_hint(path: Path, file_kind: str) -> int | None:
 
 def data_rows(run: ImportRun) -> Iterator[tuple[int, list[Any]]]:
     """(spreadsheet row number, cells) of every non-empty row below the header."""
-    from niangjia.imports.columns import apply_mapping
     from niangjia.imports.files import read_rows
+
+    rows = read_rows(stored_path(run), run.file_kind, sheet=run.sheet or 0)
+    yield from _data_only(run, enumerate(rows, start=1))
+
+
+def _data_only(
+    run: ImportRun, numbered: Iterable[tuple[int, list[Any]]]
+) -> Iterator[tuple[int, list[Any]]]:
+    """The rows below the header that hold something, without the template's example row."""
+    from niangjia.imports.columns import apply_mapping
     from niangjia.imports.services import columns_for
     from niangjia.imports.templates import is_example_row
 
-    columns = columns_for(run.kind)
-    rows = read_rows(stored_path(run), run.file_kind, sheet=run.sheet or 0)
-    for row_no, cells in enumerate(rows, start=1):
-        if row_no <= run.header_row:
+    header_row = run.header_row
+    example_row = header_row + 1
+    columns = None
+    for row_no, cells in numbered:
+        if row_no <= header_row:
             continue
         for cell in cells:
             if cell is not None and cell != "":
@@ -132,11 +148,26 @@ def data_rows(run: ImportRun) -> Iterator[tuple[int, list[Any]]]:
         else:
             continue  # an empty row
         # The template's example row, left in place, is not a member.
-        if row_no == run.header_row + 1 and is_example_row(
-            apply_mapping(cells, run.mapping), columns
-        ):
-            continue
-        yield row_no, list(cells)
+        if row_no == example_row:
+            columns = columns or columns_for(run.kind)
+            if is_example_row(apply_mapping(cells, run.mapping), columns):
+                continue
+        yield row_no, cells if isinstance(cells, list) else list(cells)
+
+
+def data_row_parts(
+    run: ImportRun, worker: int, workers: int
+) -> Iterator[tuple[int, list[tuple[int, list[Any]]]]]:
+    """(part number, its data rows) of the parts of the file that fall to ``worker`` of
+    ``workers``: part p to worker p mod workers. Every worker sees the same parts, in file
+    order; a big sheet's parts are its slices, parsed only by the worker they fall to."""
+    from niangjia.imports.parts import read_row_parts
+
+    parts = read_row_parts(
+        stored_path(run), run.file_kind, sheet=run.sheet or 0, worker=worker, workers=workers
+    )
+    for part_no, first_row_no, rows in parts:
+        yield part_no, list(_data_only(run, enumerate(rows, start=first_row_no)))
 
 
 def _batches(
@@ -152,50 +183,7 @@ def _batches(
         yield batch
 
 
-# --- Checking (runs in forked processes for big files) ----------------------------------------
-
-_CHECKER: MemberRowChecker | None = None
-
-
-def _check_batch(batch: list[tuple[int, list[Any]]]) -> list[CheckedRow | RowProblem]:
-    """Check a batch; the original cells are not sent back (the reading process kept them)."""
-    assert _CHECKER is not None
-    check = _CHECKER.check
-    results = [check(row_no, cells) for row_no, cells in batch]
-    for result in results:
-        result.raw = None  # type: ignore[assignment]
-    return results
-
-
-def _checked_in_parallel(
-    pool: Any, batches: Iterator[list[tuple[int, list[Any]]]], ahead: int = 4
-) -> Iterator[tuple[list[tuple[int, list[Any]]], list[CheckedRow | RowProblem]]]:
-    """(batch, results) in file order, with at most ``ahead`` batches in the checking
-    processes at a time: the file is read no faster than it is checked (memory stays flat)."""
-    from collections import deque
-
-    in_flight: deque[tuple[list[tuple[int, list[Any]]], Any]] = deque()
-    for batch in batches:
-        in_flight.append((batch, pool.apply_async(_check_batch, (batch,))))
-        if len(in_flight) >= ahead:
-            done_batch, result = in_flight.popleft()
-            yield done_batch, result.get()
-    while in_flight:
-        done_batch, result = in_flight.popleft()
-        yield done_batch, result.get()
-
-
-def _default_signals() -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def checker_pool() -> Any:
-    """Two forked checking processes. They end at SIGTERM and ignore SIGINT, whatever handlers
-    the parent has: ``manage.py run_jobs`` handles both (stop the job at its next batch), and a
-    child that inherited that handler would survive the SIGTERM of ``Pool.terminate`` while
-    waiting for the queue's lock, so that the dry run never ended."""
-    return multiprocessing.get_context("fork").Pool(processes=2, initializer=_default_signals)
+# --- Checking ---------------------------------------------------------------------------------
 
 
 def build_checker(run: ImportRun) -> MemberRowChecker:
@@ -283,44 +271,18 @@ def member_dry_run(
     total_hint = row_count_hint(stored_path(run), run.file_kind)
     if total_hint is not None:
         total_hint = max(total_hint - run.header_row, 0)
-    tally = Tally()
-    seen: dict[int, int] = {}  # first 16 hex digits of the ID hash → first row number
-    writer = _StagingWriter(run)
-    rows = data_rows(run)
+    workers = dry_run_workers(run, total_hint)
+    if workers == 1:
 
-    global _CHECKER
-    _CHECKER = checker
-    pool = None
-    try:
-        big = (
-            total_hint >= PARALLEL_FROM_ROWS
-            if total_hint is not None
-            else stored_path(run).stat().st_size >= PARALLEL_FROM_ROWS * 40  # ~40 bytes a row
-        )
-        if big and _can_fork():
-            # Forked after the checker is built: the children inherit it (and the field keys).
-            # They never touch the database and leave by os._exit, so the connection they
-            # inherit is not used nor closed by them; it is closed here when it can be.
-            if not connection.in_atomic_block:
-                connection.close()
-            pool = checker_pool()
-            checked_batches: Iterable[
-                tuple[list[tuple[int, list[Any]]], list[CheckedRow | RowProblem]]
-            ] = _checked_in_parallel(pool, _batches(rows, BATCH))
-        else:
-            checked_batches = ((batch, _check_batch(batch)) for batch in _batches(rows, BATCH))
-        for batch, checked in checked_batches:
-            _stage_batch(run, batch, checked, seen, writer, tally)
+        def report(done: int) -> None:
             if progress is not None:
-                progress(tally.total, max(total_hint or 0, tally.total) or None)
+                progress(done, max(total_hint or 0, done) or None)
             if cancelled is not None and cancelled():
                 raise Cancelled
-    finally:
-        _CHECKER = None
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-    writer.close()
+
+        tally = _check_and_stage(run, checker, 0, 1, None, report)
+    else:
+        tally = _parallel_dry_run(run, checker, workers, total_hint, progress, cancelled)
     if connection.vendor == "postgresql":
         # Fresh statistics for the commit's joins over the staged rows (without them the
         # planner takes the freshly filled table for empty and loops over it).
@@ -329,10 +291,256 @@ def member_dry_run(
     return tally
 
 
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and not getattr(
-        settings, "IMPORT_SERIAL", False
+def dry_run_workers(run: ImportRun, total_hint: int | None) -> int:
+    """Processes that check a file at once: two for a big file on PostgreSQL (each with its own
+    connection, so that reading, checking and staging all run on both cores), else one."""
+    big = (
+        total_hint >= PARALLEL_FROM_ROWS
+        if total_hint is not None
+        else stored_path(run).stat().st_size >= PARALLEL_FROM_ROWS * 40  # ~40 bytes a row
     )
+    if (
+        not big
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block  # the workers could not see this transaction's rows
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or getattr(settings, "IMPORT_SERIAL", False)
+    ):
+        return 1
+    return DRY_RUN_WORKERS
+
+
+def _person_key(item: CheckedRow) -> int:
+    return int(item.values[F["id_hash"]][:16], 16)
+
+
+def _check_and_stage(
+    run: ImportRun,
+    checker: MemberRowChecker,
+    worker: int,
+    workers: int,
+    exchange: _Exchange | None,
+    report: Callable[[int], None],
+) -> Tally:
+    """The dry run of the parts of the file that fall to ``worker``: check each batch, learn
+    the people of the other workers' earlier parts (so that a person's first row wins across
+    the whole file), then stage it."""
+    tally = Tally()
+    seen: dict[int, int] = {}  # person key → the first row with that person
+    writer = _StagingWriter(run)
+    check = checker.check
+    for part_no, rows in data_row_parts(run, worker, workers):
+        batches = list(_batches(rows, BATCH)) or [[]]
+        for index, batch in enumerate(batches):
+            checked = [check(row_no, cells) for row_no, cells in batch]
+            if exchange is not None:
+                good = [item for item in checked if isinstance(item, CheckedRow)]
+                exchange.publish(
+                    part_no,
+                    [_person_key(item) for item in good],
+                    [item.row_no for item in good],
+                    last=index == len(batches) - 1,
+                )
+                exchange.learn_before(part_no, seen)
+            _stage_batch(run, batch, checked, seen, writer, tally)
+            report(tally.total)
+    writer.close()
+    return tally
+
+
+class _Stopped(Exception):
+    """Another worker failed or the dry run was cancelled: this worker stops too."""
+
+
+class _Exchange:
+    """What each worker tells the others: the people (keys of their ID hashes) of the rows it
+    has checked, part by part. A worker stages part p only once it knows every person of the
+    parts before p; rows of later parts that arrive early are kept by their row number, so a
+    person's first row in the file is the one that counts, whichever worker has it."""
+
+    def __init__(self, worker: int, workers: int, inboxes: list[Any], stop: Any) -> None:
+        self.worker = worker
+        self.workers = workers
+        self.inboxes = inboxes
+        self.inbox = inboxes[worker]
+        self.stop = stop
+        self.complete: set[int] = set()  # other workers' parts received whole
+        self.ended: set[int] = set()  # workers that have sent everything
+
+    def publish(self, part_no: int, keys: list[int], row_nos: list[int], *, last: bool) -> None:
+        message = (part_no, array("Q", keys).tobytes(), array("q", row_nos).tobytes(), last)
+        for index, inbox in enumerate(self.inboxes):
+            if index != self.worker:
+                inbox.put(message)
+
+    def learn_before(self, part_no: int, seen: dict[int, int]) -> None:
+        needed = [
+            q for q in range(part_no) if q % self.workers != self.worker and q not in self.complete
+        ]
+        while any(q not in self.complete for q in needed):
+            self._receive(seen)
+
+    def finish(self, seen: dict[int, int]) -> None:
+        """Tell the others this worker is done, and read what they send until they are too
+        (nothing is left in a pipe, so no process waits at exit to hand its messages over)."""
+        for index, inbox in enumerate(self.inboxes):
+            if index != self.worker:
+                inbox.put(None)
+        while len(self.ended) < self.workers - 1:
+            self._receive(seen, ending=True)
+
+    def _receive(self, seen: dict[int, int], *, ending: bool = False) -> None:
+        try:
+            message = self.inbox.get(timeout=0.5)
+        except queue.Empty:
+            if self.stop.is_set():
+                raise _Stopped from None
+            return
+        if message is None:
+            self.ended.add(len(self.ended))
+            return
+        if ending:
+            return
+        part_no, keys, row_nos, last = message
+        get = seen.get
+        for key, row_no in zip(array("Q", keys), array("q", row_nos), strict=True):
+            first = get(key)
+            if first is None or row_no < first:
+                seen[key] = row_no
+        if last:
+            self.complete.add(part_no)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A checking process ends with the process that started it, even by ``kill -9`` (Linux:
+    PR_SET_PDEATHSIG), so that a dry run started again never meets the rows of an orphan."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _dry_run_child(
+    run: ImportRun,
+    checker: MemberRowChecker,
+    worker: int,
+    workers: int,
+    inboxes: list[Any],
+    results: Any,
+    stop: Any,
+    done: Any,
+    parent: int,
+) -> None:
+    _die_with_parent(parent)
+    # SIGTERM ends it (the parent's handler, e.g. run_jobs' stop-at-next-batch, is not for
+    # it); an interrupt is for the parent to handle.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exchange = _Exchange(worker, workers, inboxes, stop)
+    counted = 0
+
+    def report(total: int) -> None:
+        nonlocal counted
+        with done.get_lock():
+            done.value += total - counted
+        counted = total
+        if stop.is_set():
+            raise _Stopped
+
+    try:
+        tally = _check_and_stage(run, checker, worker, workers, exchange, report)
+        exchange.finish({})
+        results.put(("ok", worker, tally))
+    except _Stopped:
+        results.put(("stopped", worker, None))
+    except RejectedFile as exc:
+        stop.set()
+        results.put(("rejected", worker, str(exc)))
+    except BaseException:
+        stop.set()
+        results.put(("error", worker, traceback.format_exc()))
+    finally:
+        for inbox in inboxes:
+            inbox.cancel_join_thread()
+        connection.close()
+
+
+def _parallel_dry_run(
+    run: ImportRun,
+    checker: MemberRowChecker,
+    workers: int,
+    total_hint: int | None,
+    progress: ProgressFn | None,
+    cancelled: CancelFn | None,
+) -> Tally:
+    """The dry run in ``workers`` forked processes, each reading, checking and staging its own
+    parts of the file with its own connection; this process follows their progress, passes a
+    cancellation on, and adds up their counts."""
+    context = multiprocessing.get_context("fork")
+    inboxes = [context.Queue() for _ in range(workers)]
+    results = context.Queue()
+    stop = context.Event()
+    done = context.Value("q", 0)
+    # Forked without a connection: each process opens its own (the checker and the field
+    # keys are inherited).
+    connection.close()
+    processes = [
+        context.Process(
+            target=_dry_run_child,
+            args=(run, checker, k, workers, inboxes, results, stop, done, os.getpid()),
+            daemon=True,
+        )
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    outcomes: dict[int, tuple[str, Any]] = {}
+    try:
+        while len(outcomes) < workers:
+            try:
+                kind, worker, payload = results.get(timeout=0.5)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes):
+                    try:
+                        kind, worker, payload = results.get(timeout=1)
+                    except queue.Empty:
+                        break  # killed: the missing outcome says so below
+                    outcomes[worker] = (kind, payload)
+            else:
+                outcomes[worker] = (kind, payload)
+            if progress is not None:
+                progress(done.value, max(total_hint or 0, done.value) or None)
+            if cancelled is not None and cancelled():
+                stop.set()
+                raise Cancelled
+    finally:
+        stop.set()
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    kinds = {kind for kind, _payload in outcomes.values()}
+    for kind, payload in outcomes.values():
+        if kind == "rejected":
+            raise RejectedFile(payload)
+    for kind, payload in outcomes.values():
+        if kind == "error":
+            raise RuntimeError(
+                f"dry run of import {run.pk} failed in a checking process:\n{payload}"
+            )
+    if len(outcomes) < workers or kinds != {"ok"}:
+        raise RuntimeError(f"dry run of import {run.pk}: a checking process ended without a result")
+    tallies = [payload for _kind, payload in outcomes.values()]
+    total = Tally()
+    for tally in tallies:
+        for name in ("total", "new", "update", "unchanged", "error", "conflict"):
+            setattr(total, name, getattr(total, name) + getattr(tally, name))
+    return total
 
 
 def _clear_staging(run: ImportRun) -> None:
@@ -356,9 +564,9 @@ def _stage_batch(
         if isinstance(item, RowProblem):
             problems.append(_problem(run, item.row_no, Outcome.ERROR, item.messages, None))
             continue
-        key = int(item.values[F["id_hash"]][:16], 16)
+        key = _person_key(item)
         first = seen.get(key)
-        if first is not None:
+        if first is not None and first < item.row_no:
             problems.append(
                 _problem(
                     run,
@@ -897,18 +1105,21 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkRe
             f" WHERE {_range_sql()} AND s.outcome = 'new'"
         )
         if postgres:
+            # The new members, their history rows, and the new rows that did not go in (the
+            # person became a member elsewhere since the dry run): one statement, the staged
+            # rows read once and never rewritten.
             cursor.execute(
                 f"WITH ins AS ({insert_head} ORDER BY s.row_no ON CONFLICT (id_hash) DO NOTHING"
                 f" RETURNING id, id_hash, union_id, join_date),"
                 f" ev AS (INSERT INTO {events} (member_id, kind, from_status, to_status, union_id,"
                 f" date, reason, actor_id, created_at) SELECT id, 'joined', '', 'active', union_id,"
-                f" join_date, %s, %s, %s FROM ins),"
-                f" st AS (UPDATE {staged} s SET member_id = ins.id FROM ins"
-                f" WHERE {_range_sql()} AND s.id_hash = ins.id_hash RETURNING 1)"
-                f" SELECT count(*) FROM ins",
+                f" join_date, %s, %s, %s FROM ins)"
+                f" SELECT (SELECT count(*) FROM ins), ARRAY(SELECT s.row_no FROM {staged} s"
+                f" WHERE {_range_sql()} AND s.outcome = 'new' AND NOT EXISTS"
+                f" (SELECT 1 FROM ins WHERE ins.id_hash = s.id_hash) ORDER BY s.row_no)",
                 [today, now, now, *rng, reason, actor_id, now, *rng],
             )
-            result.new = cursor.fetchone()[0]
+            result.new, late = cursor.fetchone()
         else:
             # SQLite: one writer at a time (IMMEDIATE transactions), so the steps below see no
             # other writer between them.
@@ -943,13 +1154,13 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkRe
                     f" ({', '.join(['%s'] * len(taken))})",
                     [run.pk, *taken],
                 )
-        # New rows that did not go in: the person became a member elsewhere meanwhile.
-        cursor.execute(
-            f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()} AND s.outcome = 'new'"
-            f" AND s.member_id IS NULL",
-            rng,
-        )
-        late = [row[0] for row in cursor.fetchall()]
+            # New rows that did not go in: the person became a member elsewhere meanwhile.
+            cursor.execute(
+                f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()} AND s.outcome = 'new'"
+                f" AND s.member_id IS NULL",
+                rng,
+            )
+            late = [row[0] for row in cursor.fetchall()]
     if late:
         _demote(
             run,

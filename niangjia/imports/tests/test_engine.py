@@ -392,26 +392,83 @@ def test_two_workers_write_the_chunks_of_a_commit_each_once(tree, personas, sett
     assert MemberEvent.objects.filter(kind="joined").count() == 9
 
 
-def test_the_forked_checkers_find_what_the_single_process_finds(tree, personas, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_two_checking_processes_find_what_one_finds(tree, personas, monkeypatch):
+    from django.db import connection
+
+    from niangjia.imports import parts
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a dry run is checked in two processes on PostgreSQL only")
     cadre = personas["county_cadre"]
+    twice = make_id_number(serial=99)
     rows = [row(n) for n in range(1, 12)] + [
         row(12, phone="12"),
         row(13, id_number=make_id_number(serial=2)),
+        row(14, id_number=twice),
+        row(15, id_number=twice),
+        row(16, id_number=make_id_number(serial=5)),
     ]
-    serial = dry_run(upload(cadre, tree.jiangan, rows), cadre)
+    # Data row n is sheet row n + 2 (a title line, the header). Parts of three sheet rows:
+    # 1-3 to the first worker, 4-6 to the second, 7-9 to the first, … ; batches of two. Sheet
+    # row 15 repeats row 4 of the other worker's part, 17 repeats 16 of its own part, 18
+    # repeats 7 of the other worker's.
+    monkeypatch.setattr(parts, "CSV_PART_ROWS", 3)
+    monkeypatch.setattr(engine, "BATCH", 2)
+    serial = upload(cadre, tree.jiangan, rows)
+    services.import_dry_run(run=serial, acting_user=cadre)
+    serial = ImportRun.objects.get(pk=serial.pk)
+    assert engine.dry_run_workers(serial, len(rows)) == 1  # below PARALLEL_FROM_ROWS
     monkeypatch.setattr(engine, "PARALLEL_FROM_ROWS", 1)
-    monkeypatch.setattr(engine, "BATCH", 3)
-    forked = dry_run(upload(cadre, tree.jiangan, rows), cadre)
-    counts = ("rows_total", "rows_new", "rows_error", "rows_conflict")
+    forked = upload(cadre, tree.jiangan, rows)
+    assert engine.dry_run_workers(forked, len(rows)) == 2
+    services.import_dry_run(run=forked, acting_user=cadre)
+    forked = ImportRun.objects.get(pk=forked.pk)
+    counts = ("state", "rows_total", "rows_new", "rows_error", "rows_conflict")
     assert (
         [getattr(forked, c) for c in counts]
         == [getattr(serial, c) for c in counts]
-        == [13, 11, 2, 0]
+        == [ImportState.VALIDATED, 16, 12, 4, 0]
     )
-    assert list(
-        ImportProblem.objects.filter(run=forked).values_list("row_no", "message", "raw")
-    ) == list(ImportProblem.objects.filter(run=serial).values_list("row_no", "message", "raw"))
-    assert StagedMember.objects.filter(run=forked).count() == 11
+    problems = list(
+        ImportProblem.objects.filter(run=forked).order_by("row_no").values_list("row_no", "message")
+    )
+    assert problems == list(
+        ImportProblem.objects.filter(run=serial).order_by("row_no").values_list("row_no", "message")
+    )
+    assert [(r, m.split("」", 1)[1]) for r, m in problems if "同一人" in m] == [
+        (15, "与第 4 行是同一人，重复出现"),
+        (17, "与第 16 行是同一人，重复出现"),
+        (18, "与第 7 行是同一人，重复出现"),
+    ]
+    staged = StagedMember.objects.filter(run=forked).order_by("row_no")
+    assert list(staged.values_list("row_no", "id_hash")) == list(
+        StagedMember.objects.filter(run=serial).order_by("row_no").values_list("row_no", "id_hash")
+    )
+
+
+def test_a_person_known_from_a_later_part_does_not_make_an_earlier_row_a_duplicate():
+    """The other worker may be ahead: what it reports of later parts arrives before this
+    worker stages an earlier one, and a person's first row in the file still wins."""
+    import queue
+    import threading
+
+    inboxes: list[Any] = [queue.Queue(), queue.Queue()]
+    first = engine._Exchange(0, 2, inboxes, threading.Event())
+    second = engine._Exchange(1, 2, inboxes, threading.Event())
+    second.publish(1, [7, 8], [40, 41], last=True)
+    second.publish(3, [9], [90], last=True)  # ahead of the first worker's part 2
+    seen: dict[int, int] = {}
+    first.learn_before(2, seen)
+    assert seen == {7: 40, 8: 41}  # part 3 not needed yet, maybe not read
+    first.learn_before(4, seen)
+    assert seen == {7: 40, 8: 41, 9: 90}
+    # Staging part 2 (rows 50-60) with person 9: 90 is later, so row 55 is the first.
+    first.publish(0, [], [], last=True)
+    first.publish(2, [9], [55], last=True)
+    second_seen: dict[int, int] = {9: 90}
+    second.learn_before(3, second_seen)
+    assert second_seen == {9: 55}  # the earlier row wins on the other side too
 
 
 def test_a_reason_names_a_template_column_without_its_required_mark(tree, personas):
@@ -435,25 +492,3 @@ def test_a_reason_names_a_template_column_without_its_required_mark(tree, person
     )
     run = dry_run(run, cadre)
     assert ImportProblem.objects.get(run=run).message.startswith("「手机号码」应为 11 位")
-
-
-def stop_at_next_batch(signum: int, frame: Any) -> None:
-    """A SIGTERM handler as ``manage.py run_jobs`` has (it sets an event)."""
-
-
-def test_the_forked_checkers_end_at_sigterm_whatever_the_worker_does_with_it():
-    import signal
-
-    expected = (signal.SIG_DFL, signal.SIG_IGN)
-    previous = signal.signal(signal.SIGTERM, stop_at_next_batch)
-    try:
-        pool = engine.checker_pool()
-        handlers = tuple(
-            pool.apply(signal.getsignal, (s,)) for s in (signal.SIGTERM, signal.SIGINT)
-        )
-        pool.close()  # not terminate(): with the inherited handler it may wait for ever
-        pool.join()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    # Pool.terminate ends them by SIGTERM; an interrupt is for the worker to handle.
-    assert handlers == expected
