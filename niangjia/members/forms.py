@@ -28,7 +28,7 @@ from niangjia.members.choices import (
     Household,
     IdType,
 )
-from niangjia.members.identity import normalize_phone, parse_id
+from niangjia.members.identity import Identity, normalize_phone, parse_id
 from niangjia.members.models import JoinCeremony
 from niangjia.orgs.forms import RegistryForm, UnionPickerField
 from niangjia.orgs.models import Employer, Union
@@ -243,6 +243,7 @@ class JoinForm(PhoneCodeForm):
         self.employers = employers
         self.area_key = area_key
         self.employer_obj: Employer | None = None
+        self.identity: Identity | None = None
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -259,6 +260,7 @@ class JoinForm(PhoneCodeForm):
                 _put_errors(self, exc)
             else:
                 data["id_number"] = identity.number
+                self.identity = identity
         if data.get("employment_form") == EmploymentForm.GIG and not data.get("gig_occupation"):
             self.add_error("gig_occupation", "选择“新就业形态”时请选择具体职业")
         if data.get("employment_form") != EmploymentForm.GIG:
@@ -313,6 +315,7 @@ class JoinForm(PhoneCodeForm):
             household=data["household"],
             ethnic_group=data["ethnic_group"],
             education=data.get("education") or "",
+            identity=self.identity,
         )
 
 

@@ -6,6 +6,7 @@ phone) has no acting user; its audit rows carry the worker's masked name instead
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import secrets
@@ -32,7 +33,7 @@ from niangjia.members.choices import (
     MemberStatus,
     TransferStatus,
 )
-from niangjia.members.identity import normalize_phone, parse_id
+from niangjia.members.identity import Identity, normalize_phone, parse_id
 from niangjia.members.models import (
     PERSONAL_FIELDS,
     CeremonyVenue,
@@ -120,6 +121,9 @@ class JoinData:
     household: str = "urban"
     ethnic_group: str = "01"
     education: str = ""
+    # What the form already read from the ID number (``parse_id``), so it is not read twice;
+    # used only while it is the reading of ``id_type`` and ``id_number`` as given here.
+    identity: Identity | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 ID_TYPES = frozenset(IdType.values)
@@ -133,7 +137,9 @@ def _fill_person(target: Member | JoinApplication, data: JoinData) -> None:
         raise ValidationError({"name": "姓名不能超过 50 个字"})
     if data.id_type not in ID_TYPES:
         raise ValidationError({"id_type": "请选择证件类型"})
-    identity = parse_id(data.id_type, data.id_number)
+    identity = data.identity
+    if identity is None or (identity.id_type, identity.number) != (data.id_type, data.id_number):
+        identity = parse_id(data.id_type, data.id_number)
     phone = normalize_phone(data.phone)
     if data.employment_form == EmploymentForm.GIG and not data.gig_occupation:
         raise ValidationError({"gig_occupation": "新就业形态劳动者请选择职业"})

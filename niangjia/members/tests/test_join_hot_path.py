@@ -4,8 +4,18 @@ while doing so (forms keep their own fields; the ID number is read once and mean
 from __future__ import annotations
 
 import copy
+import datetime
+from functools import partial
 
+import pytest
+
+from niangjia.members import forms, identity, services
+from niangjia.members.choices import ApplicationChannel, Sex
 from niangjia.members.forms import JoinForm, PhoneCodeForm
+from niangjia.members.models import id_hash_of
+from niangjia.members.views_public import employer_area
+from niangjia.utilities.testing.members import make_id_number, make_phone
+from niangjia.utilities.testing.personas import Tree
 
 
 def test_each_join_form_has_its_own_fields_widgets_messages_and_validators():
@@ -37,3 +47,67 @@ def test_a_field_deep_copied_on_its_own_is_a_light_copy_too():
     assert field is not declared and field.widget is not declared.widget
     assert field.widget.attrs == declared.widget.attrs
     assert field.widget.attrs is not declared.widget.attrs
+
+
+# --- The ID number is read once: by the form, whose reading the service takes over
+
+
+def _form(tree: Tree, **overrides: str) -> JoinForm:
+    data = {
+        "name": "李娜",
+        "id_type": "resident",
+        "id_number": make_id_number(),
+        "phone": make_phone(),
+        "employer_name": "尚未登记的某某公司",
+        "employment_form": "standard",
+        "occupation": "车工",
+        "household": "urban",
+        "ethnic_group": "01",
+        **overrides,
+    }
+    union = tree.jiangan_grassroots
+    return JoinForm(
+        data, employers=partial(employer_area, union), area_key=union.pk, need_code=False
+    )
+
+
+def _count_parse_id(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+
+    def counting(id_type: str, raw: str) -> identity.Identity:
+        calls.append(raw)
+        return identity.parse_id(id_type, raw)
+
+    monkeypatch.setattr(forms, "parse_id", counting)
+    monkeypatch.setattr(services, "parse_id", counting)
+    return calls
+
+
+@pytest.mark.django_db
+def test_the_form_reads_the_id_number_and_the_service_takes_its_reading(tree, monkeypatch):
+    calls = _count_parse_id(monkeypatch)
+    # A first-generation number: the reading turns it into its 18 digits.
+    form = _form(tree, id_number="420102900101123")
+    assert form.is_valid(), form.errors
+    application = services.application_submit(
+        union=tree.jiangan_grassroots, data=form.join_data(), channel=ApplicationChannel.QR
+    )
+    assert calls == ["420102900101123"]
+    number = identity.convert_legacy_ric("420102900101123")
+    assert application.id_hash == id_hash_of(number)
+    assert (application.sex, application.birth_date) == (Sex.MALE, datetime.date(1990, 1, 1))
+
+
+@pytest.mark.django_db
+def test_a_reading_of_another_number_is_not_taken(tree, monkeypatch):
+    form = _form(tree)
+    assert form.is_valid(), form.errors
+    data = form.join_data()
+    data.id_number = make_id_number(birth="19851231", serial=7)  # changed after the form
+    calls = _count_parse_id(monkeypatch)
+    application = services.application_submit(
+        union=tree.jiangan_grassroots, data=data, channel=ApplicationChannel.QR
+    )
+    assert calls == [data.id_number]
+    assert application.id_hash == id_hash_of(data.id_number)
+    assert application.birth_date == datetime.date(1985, 12, 31)
