@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from niangjia.imports import normalise
-from niangjia.imports.normalise import CellError, Codes
+from niangjia.imports.normalise import CellCache, CellError, Codes
 from niangjia.members.choices import (
     ETHNIC_GROUPS,
     Education,
@@ -220,16 +221,25 @@ class MemberRowChecker:
     def __post_init__(self) -> None:
         self._positions = [self.columns[key][0] if key in self.columns else -1 for key in ROW_KEYS]
         self._width = max(self._positions) + 1
+        # The cells of a row, from the row with a None appended: an absent column's position
+        # is -1, that None.
+        self._cells = itemgetter(*self._positions)
         self._has_uscc = "employer_uscc" in self.columns
         self._id_hash = crypto.hasher(purpose=ID_PURPOSE)
         self._phone_hash = crypto.hasher(purpose=PHONE_PURPOSE)
         self._seal_id = crypto.sealer(purpose=ID_PURPOSE)
         self._seal_phone = crypto.sealer(purpose=PHONE_PURPOSE)
+        # Columns whose cells repeat over a big file are cleaned once per spelling. Join dates
+        # over decades in six spellings make some 80,000 keys in a million rows (10 MB or so
+        # at the limit): a smaller limit would start afresh before most came again.
+        self._text = CellCache(normalise.text)
+        self._date = CellCache(normalise.date, limit=100_000)
+        self._union_of = CellCache(self._find_union)
 
     def __getstate__(self) -> dict[str, Any]:
-        # The bound crypto closures are rebuilt where the checker is unpickled.
+        # The bound crypto closures and the caches are rebuilt where the checker is unpickled.
         state = self.__dict__.copy()
-        for name in ("_id_hash", "_phone_hash", "_seal_id", "_seal_phone"):
+        for name in _UNPICKLED:
             state.pop(name, None)
         return state
 
@@ -243,6 +253,7 @@ class MemberRowChecker:
     def check(self, row_no: int, raw: list[Any]) -> CheckedRow | RowProblem:
         if len(raw) < self._width:
             raw = [*raw, *([None] * (self._width - len(raw)))]
+        cached_text = self._text
         (
             name_cell,
             type_cell,
@@ -260,7 +271,7 @@ class MemberRowChecker:
             union_cell,
             join_cell,
             status_cell,
-        ) = [raw[i] if i >= 0 else None for i in self._positions]
+        ) = self._cells((*raw, None))
         problems: list[str] = []
         header = self.header
 
@@ -347,10 +358,10 @@ class MemberRowChecker:
         if form == _STANDARD and gig:
             problems.append(f"「{header('gig_occupation')}」只有新就业形态劳动者填写此列")
 
-        occupation = normalise.text(occupation_cell) if occupation_cell not in _EMPTY else ""
+        occupation = cached_text(occupation_cell) if occupation_cell not in _EMPTY else ""
         if len(occupation) > OCCUPATION_MAX:
             problems.append(f"「{header('occupation')}」超过 {OCCUPATION_MAX} 个字")
-        employer_name = normalise.text(employer_cell) if employer_cell not in _EMPTY else ""
+        employer_name = cached_text(employer_cell) if employer_cell not in _EMPTY else ""
         if len(employer_name) > EMPLOYER_NAME_MAX:
             problems.append(f"「{header('employer_name')}」超过 {EMPLOYER_NAME_MAX} 个字")
         employer_uscc = ""
@@ -359,11 +370,15 @@ class MemberRowChecker:
             if employer_uscc and len(employer_uscc) != 18:
                 problems.append(f"「{header('employer_uscc')}」统一社会信用代码应为 18 位")
 
-        union = self._union(union_cell, problems)
+        union: UnionTarget | None = None
+        try:
+            union = self._union_of(union_cell)
+        except CellError as exc:
+            problems.append(f"「{header('union')}」{exc}")
 
         join_date: datetime.date | None = None
         try:
-            join_date = normalise.date(join_cell)
+            join_date = self._date(join_cell)
         except CellError as exc:
             problems.append(f"「{header('join_date')}」{exc}")
         else:
@@ -374,7 +389,7 @@ class MemberRowChecker:
             elif birth is not None and join_date < birth:
                 problems.append(f"「{header('join_date')}」早于出生日期")
 
-        if status_cell not in _EMPTY and normalise.text(status_cell) not in _ACTIVE_SPELLINGS:
+        if status_cell not in _EMPTY and cached_text(status_cell) not in _ACTIVE_SPELLINGS:
             problems.append(
                 f"「{header('status')}」名册只能登记在会会员；退会、保留会籍等请在会员页面办理"
             )
@@ -382,18 +397,25 @@ class MemberRowChecker:
         if problems:
             return RowProblem(row_no, problems, raw)
         assert union is not None and join_date is not None
+        id_number_enc = self._seal_id(number)
         id_hash = self._id_hash(number)
+        id_masked = mask_id_number(number)
+        phone_enc = self._seal_phone(phone)
+        phone_hash = self._phone_hash(phone)
+        phone_masked = mask_phone(phone)
+        union_id = union.id
+        union_path = union.path
         values = [
             name,
             id_type,
-            self._seal_id(number),
+            id_number_enc,
             id_hash,
-            mask_id_number(number),
+            id_masked,
             sex,
             birth,
-            self._seal_phone(phone),
-            self._phone_hash(phone),
-            mask_phone(phone),
+            phone_enc,
+            phone_hash,
+            phone_masked,
             ethnic,
             education,
             household,
@@ -401,20 +423,61 @@ class MemberRowChecker:
             gig,
             occupation,
             employer_name,
-            union.id,
-            union.path,
+            union_id,
+            union_path,
             join_date,
         ]
-        line = copy_line(values) if self.copy_lines else ""
+        line = ""
+        if self.copy_lines:
+            # ``copy_line(values)`` in one join, knowing which values are not text. Text needs
+            # escaping only if it holds a backslash, tab, newline or carriage return: the line
+            # without escaping is kept only when it shows none beyond its own (19 tabs, two
+            # backslashes before the x of each ciphertext, one in the \N of a missing birth
+            # date); else ``copy_line`` makes it.
+            try:
+                line = "\t".join(
+                    (
+                        name,
+                        id_type,
+                        "\\\\x" + id_number_enc.hex(),
+                        id_hash,
+                        id_masked,
+                        sex,
+                        "\\N" if birth is None else birth.isoformat(),
+                        "\\\\x" + phone_enc.hex(),
+                        phone_hash,
+                        phone_masked,
+                        ethnic,
+                        education,
+                        household,
+                        form,
+                        gig,
+                        occupation,
+                        employer_name,
+                        str(union_id) if type(union_id) is int else _copy_value(union_id),
+                        union_path,
+                        join_date.isoformat(),
+                    )
+                )
+            except TypeError:  # a value that is not text after all
+                line = copy_line(values)
+            else:
+                if (
+                    line.count("\\") != (5 if birth is None else 4)
+                    or line.count("\t") != _TABS
+                    or "\n" in line
+                    or "\r" in line
+                ):
+                    line = copy_line(values)
         return CheckedRow(row_no, values, employer_uscc, employer_name, raw, line)
 
-    def _union(self, value: Any, problems: list[str]) -> UnionTarget | None:
+    def _find_union(self, value: Any) -> UnionTarget:
+        """The union a cell names (``CellError`` if none): a pure function of the cell, for
+        ``CellCache``."""
         spelled = normalise.text(value) if value not in _EMPTY else ""
         if not spelled:
             if self.default_union is None:
-                problems.append(
-                    f"「{self.header('union')}」未填写（本次导入的工会下有多个基层工会，须逐行注明）"
-                )
+                raise CellError("未填写（本次导入的工会下有多个基层工会，须逐行注明）")
             return self.default_union
         if len(spelled) == 18:
             found_code = self.unions_by_code.get(spelled.upper())
@@ -422,16 +485,26 @@ class MemberRowChecker:
                 return found_code
         found = self.unions_by_name.get(union_key(spelled))
         if not found:
-            problems.append(
-                f"「{self.header('union')}」“{spelled}”不是本次导入范围内可接收会员的工会"
-            )
-            return None
+            raise CellError(f"“{spelled}”不是本次导入范围内可接收会员的工会")
         if len(found) > 1:
-            problems.append(
-                f"「{self.header('union')}」“{spelled}”在导入范围内有同名工会，请改填工会的统一社会信用代码"
-            )
-            return None
+            raise CellError(f"“{spelled}”在导入范围内有同名工会，请改填工会的统一社会信用代码")
         return found[0]
+
+
+_TABS = len(STAGED_FIELDS) - 1
+_UNPICKLED = (
+    "_cells",
+    "_id_hash",
+    "_phone_hash",
+    "_seal_id",
+    "_seal_phone",
+    "_text",
+    "_date",
+    "_union_of",
+)
+
+
+_DATE = datetime.date
 
 
 def _copy_value(value: Any) -> str:
@@ -454,8 +527,29 @@ def _copy_value(value: Any) -> str:
 
 
 def copy_line(values: list[Any]) -> str:
-    """The staged values as the tail of a line of PostgreSQL COPY text (no newline)."""
-    return "\t".join([_copy_value(v) for v in values])
+    """The staged values as the tail of a line of PostgreSQL COPY text (no newline).
+
+    ``_copy_value`` of each value: the usual types are spelled in the loop, without a call per
+    value; any other type (subclasses included) and text that needs escaping go to it."""
+    parts: list[str] = []
+    append = parts.append
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+                value = _copy_value(value)
+            append(value)
+        elif kind is int:
+            append(str(value))
+        elif value is None:
+            append("\\N")
+        elif kind is bytes:
+            append("\\\\x" + value.hex())
+        elif kind is _DATE:
+            append(value.isoformat())
+        else:
+            append(_copy_value(value))
+    return "\t".join(parts)
 
 
 def union_key(name: str) -> str:
