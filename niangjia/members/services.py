@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -366,28 +367,33 @@ def _count_ceremony_join(venue: CeremonyVenue) -> None:
     microseconds rather than a disk flush and joins do not queue behind the two rows; the
     joins themselves are committed durably. A crash can leave the counters short by the last
     few joins: ``ceremony_recount`` restores them from the approved applications."""
-    params = Params()
+    try:
+        with prepared_cursor() as cursor:
+            cursor.execute(_counter_sql(own_transaction=not connection.in_atomic_block), [venue.pk])
+    except DatabaseError:
+        log.exception("ceremony counters of venue %s not updated", venue.pk)
+
+
+@functools.cache
+def _counter_sql(*, own_transaction: bool) -> str:
+    """The counters' statement (the venue's id is $1). In its own transaction it commits
+    without waiting for the disk; inside a caller's transaction the setting would reach the
+    caller's writes, so not there. The ceremony is the one the venue row names (a scalar
+    subquery: no row, no update)."""
     update = (
         f"UPDATE {CeremonyVenue._meta.db_table} SET joined_count = joined_count + 1 "  # noqa: S608
-        f"WHERE id = {params.add(venue.pk, 'bigint')}"
+        "WHERE id = $1::bigint"
     )
-    if not connection.in_atomic_block:
-        # Its own transaction: that one commits without waiting for the disk. (Inside a
-        # caller's transaction the setting would reach the caller's writes: not there.)
+    if own_transaction:
         update = (
             "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "  # noqa: S608
             f"{update} AND EXISTS (SELECT FROM quick)"
         )
-    sql = (
+    return (
         f"WITH venue AS ({update} RETURNING ceremony_id) "  # noqa: S608
         f"UPDATE {JoinCeremony._meta.db_table} SET joined_count = joined_count + 1 "
-        "WHERE id IN (SELECT ceremony_id FROM venue)"
+        "WHERE id = (SELECT ceremony_id FROM venue)"
     )
-    try:
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, params.values)
-    except DatabaseError:
-        log.exception("ceremony counters of venue %s not updated", venue.pk)
 
 
 def _approve(application: JoinApplication, *, acting_user: User | None, reason: str) -> Member:

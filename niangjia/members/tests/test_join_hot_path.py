@@ -8,11 +8,13 @@ import datetime
 from functools import partial
 
 import pytest
+from django.db import connection
 
 from niangjia.members import forms, identity, services
 from niangjia.members.choices import ApplicationChannel, Sex
 from niangjia.members.forms import JoinForm, PhoneCodeForm
 from niangjia.members.models import id_hash_of
+from niangjia.members.tests.test_ceremony_join import ceremony_venue, counters, join
 from niangjia.members.views_public import employer_area
 from niangjia.utilities.testing.members import make_id_number, make_phone
 from niangjia.utilities.testing.personas import Tree
@@ -111,3 +113,18 @@ def test_a_reading_of_another_number_is_not_taken(tree, monkeypatch):
     assert calls == [data.id_number]
     assert application.id_hash == id_hash_of(data.id_number)
     assert application.birth_date == datetime.date(1985, 12, 31)
+
+
+# --- The counters' statement, written once per process
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the ceremony fast path's")
+def test_each_join_counts_at_its_own_venue_and_ceremony(tree):
+    first = ceremony_venue(tree, name="一号会场")
+    second = ceremony_venue(tree, name="二号会场")  # another ceremony
+    join(first)
+    join(second)
+    join(second)
+    assert first.ceremony_id != second.ceremony_id
+    assert counters(first) == (1, 1) and counters(second) == (2, 2)
