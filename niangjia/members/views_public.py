@@ -15,7 +15,7 @@ one venue query, the form, the service, a 303 to the result page.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -209,6 +209,32 @@ def _done_token(application: JoinApplication) -> str:
     return signing.dumps({"a": application.pk}, salt=DONE_SALT)
 
 
+# Stands for the token in the result page's address worked out once (``_done_url``).
+_STAND_IN = "STAND-IN"
+
+
+def _done_url(application: JoinApplication) -> str:
+    """The result page's address for ``application``: what ``reverse("join:done")`` gives,
+    without matching and quoting the token on every join. The token is base64 and ":",
+    which that quoting keeps as they are, so the address is the one reversed once for a
+    stand-in, with the token in its place."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    head, tail = _done_url_around(get_script_prefix(), urlconf)
+    return f"{head}{_done_token(application)}{tail}"
+
+
+@lru_cache(maxsize=16)
+def _done_url_around(script_prefix: str, urlconf: str) -> tuple[str, str]:
+    """The result page's address either side of the token, for this script prefix (the
+    argument only keys the cache: ``reverse`` reads the same prefix) and URL configuration."""
+    head, stand_in, tail = reverse("join:done", urlconf=urlconf, args=[_STAND_IN]).rpartition(
+        _STAND_IN
+    )
+    if not stand_in:
+        raise NoReverseMatch("the result page's address does not hold its token as given")
+    return head, tail
+
+
 # --- Joining
 
 
@@ -322,7 +348,7 @@ def _join(request: HttpRequest, *, union: Union, venue: CeremonyVenue | None) ->
             form.add_error(key if key in form.fields else None, errors)
         return render(request, "members/public/join.html", context)
     # The address as it is: redirect() would first try it as a view name and fail.
-    return HttpResponseRedirect(reverse("join:done", args=[_done_token(application)]))
+    return HttpResponseRedirect(_done_url(application))
 
 
 def _already_member(request: HttpRequest, member: Member, union: Union) -> HttpResponse:

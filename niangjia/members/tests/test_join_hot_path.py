@@ -8,15 +8,17 @@ import datetime
 from functools import partial
 
 import pytest
+from django.core import signing
 from django.db import connection
+from django.urls import reverse, set_script_prefix
 
-from niangjia.members import forms, identity, services
+from niangjia.members import forms, identity, services, views_public
 from niangjia.members.choices import ApplicationChannel, Sex
 from niangjia.members.forms import JoinForm, PhoneCodeForm
-from niangjia.members.models import id_hash_of
+from niangjia.members.models import JoinApplication, id_hash_of
 from niangjia.members.tests.test_ceremony_join import ceremony_venue, counters, join
 from niangjia.members.views_public import employer_area
-from niangjia.utilities.testing.members import make_id_number, make_phone
+from niangjia.utilities.testing.members import join_data, make_id_number, make_phone
 from niangjia.utilities.testing.personas import Tree
 
 
@@ -128,3 +130,32 @@ def test_each_join_counts_at_its_own_venue_and_ceremony(tree):
     join(second)
     assert first.ceremony_id != second.ceremony_id
     assert counters(first) == (1, 1) and counters(second) == (2, 2)
+
+
+# --- The result page's address, reversed once
+
+
+@pytest.mark.django_db
+def test_the_result_address_is_the_reversed_one_for_any_script_prefix(tree):
+    application = services.application_submit(
+        union=tree.jiangan_grassroots, data=join_data(), channel=ApplicationChannel.QR
+    )
+    try:
+        for prefix in ("/", "/niangjia/"):
+            set_script_prefix(prefix)
+            url = views_public._done_url(application)
+            token = url.split("/")[-2]
+            assert url == reverse("join:done", args=[token])
+            assert url.startswith(f"{prefix}j/done/")
+            assert signing.loads(token, salt=views_public.DONE_SALT) == {"a": application.pk}
+    finally:
+        set_script_prefix("/")
+
+
+def test_the_result_address_follows_the_url_configuration(settings):
+    application = JoinApplication(pk=12345)
+    assert views_public._done_url(application).startswith("/j/done/")
+    settings.ROOT_URLCONF = "niangjia.members.tests.urls_elsewhere"
+    url = views_public._done_url(application)
+    assert url.startswith("/elsewhere/done/") and url.endswith("/")
+    assert url == reverse("join:done", args=[url.split("/")[-2]])
