@@ -3,13 +3,15 @@
     make bench-import-read                       (ROWS=1000000 by default; no database needed)
     .venv/bin/python bench/import_read.py --rows 1000000
 
-Writes two workbooks of ``--rows`` rows × 10 columns (a title row, a blank row, the header,
+Writes three workbooks of ``--rows`` rows × 10 columns (a title row, a blank row, the header,
 then members) into var/bench-import-read/ once, and reuses them afterwards:
 
 * ``shared``: every string in the shared-strings part, as Excel and WPS save a workbook
   (about 1.7 million distinct strings for a million rows);
 * ``inline``: strings written in the cells, as streaming writers (xlsxwriter's constant-memory
-  mode, many export tools) do.
+  mode, many export tools) do;
+* ``plain``: strings in the cells and neither rows nor cells numbered (no ``r``), as some
+  writers save a sheet (the format allows it: a row is then the one after the previous row).
 
 Each step runs in a fresh process, so its peak memory is its own: ``inspect_upload`` (all
 intake checks, which read every part through once), ``head_rows`` (the first 30 rows, as at
@@ -87,15 +89,20 @@ def people(rows: int):
         ]
 
 
-def write_workbook(path: Path, rows: int, *, shared: bool) -> None:
-    """A workbook as Excel lays it out, streamed: constant memory but for the string table."""
+def write_workbook(path: Path, rows: int, *, shared: bool, numbered: bool = True) -> None:
+    """A workbook as Excel lays it out, streamed: constant memory but for the string table.
+    ``numbered`` False leaves out the rows' and cells' ``r`` (and writes the blank row)."""
     strings: dict[str, int] = {}
 
     def cell(ref: str, text: str) -> str:
+        at = f' r="{ref}"' if numbered else ""
         if shared:
             index = strings.setdefault(text, len(strings))
-            return f'<c r="{ref}" t="s"><v>{index}</v></c>'
-        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
+            return f'<c{at} t="s"><v>{index}</v></c>'
+        return f'<c{at} t="inlineStr"><is><t>{escape(text)}</t></is></c>'
+
+    def row(number: int, cells: str) -> str:
+        return f'<row r="{number}">{cells}</row>' if numbered else f"<row>{cells}</row>"
 
     temporary = path.with_suffix(".part")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as package:
@@ -103,16 +110,19 @@ def write_workbook(path: Path, rows: int, *, shared: bool) -> None:
             sheet.write(
                 f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{NS}">'
                 f'<dimension ref="A1:J{rows + 3}"/><sheetData>'
-                f'<row r="1">{cell("A1", "武汉大智物流有限公司工会会员花名册")}</row>'.encode()
+                f"{row(1, cell('A1', '武汉大智物流有限公司工会会员花名册'))}".encode()
             )
+            if not numbered:
+                sheet.write(b"<row/>")
             header = "".join(cell(f"{chr(65 + j)}3", text) for j, text in enumerate(COLUMNS))
-            sheet.write(f'<row r="3">{header}</row>'.encode())
+            sheet.write(row(3, header).encode())
             batch = []
             for n, values in enumerate(people(rows)):
                 r = n + 4
                 cells = "".join(cell(f"{chr(65 + j)}{r}", v) for j, v in enumerate(values))
-                cells += f'<c r="J{r}" s="1"><v>{42005 + n % 3000}</v></c>'  # a date
-                batch.append(f'<row r="{r}">{cells}</row>')
+                at = f' r="J{r}"' if numbered else ""
+                cells += f'<c{at} s="1"><v>{42005 + n % 3000}</v></c>'  # a date
+                batch.append(row(r, cells))
                 if len(batch) == 5000:
                     sheet.write("".join(batch).encode())
                     batch = []
@@ -224,11 +234,11 @@ def main() -> int:
         child(args.child[0], Path(args.child[1]))
         return 0
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    for layout in ("shared", "inline"):
+    for layout in ("shared", "inline", "plain"):
         path = WORK_DIR / f"members-{args.rows}-{layout}.xlsx"
         if not path.exists():
             started = time.perf_counter()
-            write_workbook(path, args.rows, shared=layout == "shared")
+            write_workbook(path, args.rows, shared=layout == "shared", numbered=layout != "plain")
             print(
                 f"（已生成 {path.name}：{path.stat().st_size / 1e6:.0f} MB，"
                 f"用时 {time.perf_counter() - started:.0f} 秒）",

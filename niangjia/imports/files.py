@@ -634,7 +634,13 @@ def _whole_sheet_rows(path: Path, name: str) -> Iterator[list[Any]]:
 # instead into slices of whole rows, each written with the workbook's small parts (workbook,
 # relationships, styles, shared strings) into a temporary workbook that calamine reads on its
 # own. Rows keep their ``r`` numbers, so every slice places them where they are in the file.
-# A sheet whose rows carry no numbers is read whole.
+#
+# The format lets a row go without its number (our own exports did; writers other than Excel
+# may): such a row is the one after the previous row. A slice none of whose rows and cells
+# carries a number is therefore read as it is, calamine counting its rows from the slice's top,
+# which is the row after the last one counted before it. A slice where some do (numbered rows
+# among unnumbered ones, or cells with references) has its first row numbered when it is not,
+# so that calamine counts on from the right row and places the rest by their numbers.
 
 SLICE_BYTES = 48 * 1024 * 1024
 HEAD_SLICE_FROM = 1024 * 1024
@@ -644,6 +650,9 @@ _ROOT = re.compile(rb"<((?:\w+:)?worksheet)\b")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"']?(\d+)")
+# An ``r`` attribute, of a row or a cell, anywhere (perhaps in a text too: then a slice is only
+# read the slower way). Searched from its letter, which is fast.
+_REFERENCE = re.compile(rb"r(?<=\sr)\s*=")
 _RELATIONSHIPS_NS = "relationships"
 
 
@@ -789,6 +798,7 @@ class _SlicedSheet:
         open_row = b"<" + namespace + b"row"
         end_data = b"</" + namespace + b"sheetData>"
         suffix = end_data + b"</" + root.group(1) + b">"
+        numbered_row = re.compile(re.escape(open_row) + rb"\b[^>]*?\sr\s*=\s*[\"']?(\d+)")
         del pending[: match.end()]
 
         done = 0  # rows handed out so far
@@ -796,7 +806,6 @@ class _SlicedSheet:
         width = 0
         eof = False
         final = False
-        first = True
         # A head is read until it holds ``limit`` rows (at most _PREFIX_MAX bytes): one slice.
         size = self.layout.slice_bytes if limit is None else _PREFIX_MAX
         need = size
@@ -826,31 +835,43 @@ class _SlicedSheet:
                     need = len(pending) + CHUNK
                     continue
             need = size
-            with memoryview(pending) as view:
-                sheet_xml = b"".join((prefix, view[:cut], suffix))
-            del pending[:cut]
-            first_tag = _ROW_TAG.search(sheet_xml, len(prefix))
-            if first_tag is None:
+            first_at = pending.find(open_row, 0, cut)
+            if first_at < 0:
+                del pending[:cut]
                 continue  # no rows in this slice (what followed the last one)
-            if first:
-                first = False
-                if not _ROW_NUMBER.search(first_tag.group(1)):
-                    self.fell_back = True
-                    return
+            first_no = _row_number(_ROW_TAG.match(pending, first_at))
+            last_no = _row_number(_ROW_TAG.match(pending, pending.rfind(open_row, first_at, cut)))
+            number_first = b""  # an ``r`` given to the slice's first row
+            base = 0  # the sheet's row (from 0) that calamine takes the slice's first for
+            if first_no is None or last_no is None:
+                if _REFERENCE.search(pending, first_at, cut) is None:
+                    # Nothing numbered: rows counted from the top of the slice.
+                    base = last_row
+                    first_no = last_row + 1
+                    last_no = last_row + pending.count(open_row, first_at, cut)
+                else:
+                    if first_no is None:
+                        first_no = last_row + 1
+                        number_first = b' r="%d"' % first_no
+                    if last_no is None:
+                        # The row after the slice's last numbered row, counting those between.
+                        last_no, at = first_no, first_at
+                        for numbered in numbered_row.finditer(pending, first_at + 1, cut):
+                            last_no, at = int(numbered.group(1)), numbered.start()
+                        last_no += pending.count(open_row, at + 1, cut)
             # Rows must come in order (as the format requires and Excel writes them): checked
             # where slices meet, since each slice is placed by its own row numbers.
-            last_tag = _ROW_TAG.match(sheet_xml, sheet_xml.rfind(open_row))
-            first_no = _row_number(first_tag)
-            last_no = _row_number(last_tag)
-            if first_no is None or last_no is None or not last_row < first_no <= last_no:
-                raise RejectedFile(
-                    f"工作表“{self.name}”中的行号缺失或没有按顺序排列，无法读取；"
-                    "请在 Excel 或 WPS 中重新保存后再上传。"
+            if not last_row < first_no <= last_no:
+                raise self._disorder()
+            at = first_at + len(open_row)
+            with memoryview(pending) as view, view[:at] as opening, view[at:cut] as rest:
+                handle = self._write_slice((prefix, opening, number_first, rest, suffix), support)
+            del pending[:cut]
+            with handle:
+                rows, count, slice_width = self._slice_rows(
+                    handle.name, done, base=base, first=first_no, last=last_no
                 )
-            last_row = last_no
-            with self._write_slice(sheet_xml, support) as handle:
-                del sheet_xml
-                rows, count, slice_width = self._slice_rows(handle.name, done)
+                last_row = last_no
                 if limit is not None:
                     count = min(count, limit - done)
                     rows = itertools.islice(rows, count)
@@ -867,39 +888,67 @@ class _SlicedSheet:
                 if limit is not None and done >= limit:
                     return
 
-    def _write_slice(self, sheet_xml: bytes, support: dict[str, bytes]) -> IO[bytes]:
-        """A temporary workbook holding one slice of the sheet, next to the uploaded file."""
+    def _write_slice(
+        self, sheet_xml: tuple[bytes | memoryview, ...], support: dict[str, bytes]
+    ) -> IO[bytes]:
+        """A temporary workbook holding one slice of the sheet (its XML in pieces, written one
+        after the other rather than joined first), next to the uploaded file."""
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the caller's with
             dir=self.path.parent, prefix=".slice-", suffix=".xlsx"
         )
         try:
+            size = sum(len(piece) for piece in sheet_xml)
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as package:
                 for name, data in support.items():
                     package.writestr(name, data)
-                package.writestr(self.layout.part, sheet_xml)
+                with package.open(
+                    self.layout.part, "w", force_zip64=size > zipfile.ZIP64_LIMIT
+                ) as part:
+                    for piece in sheet_xml:
+                        part.write(piece)
             handle.flush()
         except BaseException:
             handle.close()
             raise
         return handle
 
-    def _slice_rows(self, slice_path: str, done: int) -> tuple[Iterator[list[Any]], int, int]:
-        """The rows of one slice from row ``done`` on, how many there are and how wide they
-        are. calamine pads a slice from the sheet's first row (the rows already handed out are
-        skipped) and gives its columns from the first used one (padded back here)."""
+    def _slice_rows(
+        self, slice_path: str, done: int, *, base: int, first: int, last: int
+    ) -> tuple[Iterator[list[Any]], int, int]:
+        """The rows of one slice from the sheet's row ``done`` (from 0) on, how many there are
+        and how wide they are. calamine pads a slice from its own first row, which is the
+        sheet's row ``base``: from the sheet's first row for a slice of numbered rows (the rows
+        already handed out are skipped), from the slice's first row for one of counted rows
+        (the empty rows between the last row handed out and it are added). It gives the
+        columns from the first used one (padded back here). The slice holds the rows numbered
+        ``first`` to ``last``: a cell that calamine places elsewhere (its reference says
+        another row than its row's number) would land among another slice's rows."""
         try:
             with CalamineWorkbook.from_path(slice_path) as workbook:
                 data = workbook.get_sheet_by_name(self.name)
         except CalamineError as exc:
             raise RejectedFile(f"工作表“{self.name}”无法读取：{MSG_CORRUPT}") from exc
         start, end = data.start, data.end
-        if start is None or end is None or end[0] < done:
+        if start is None or end is None:
             return iter(()), 0, 0
-        rows: Iterator[list[Any]] = itertools.islice(data.iter_rows(), done, None)
+        if base + start[0] < first - 1 or base + end[0] > last - 1:
+            raise self._disorder()
+        width = end[1] + 1
+        rows: Iterator[list[Any]] = data.iter_rows()
+        if done > base:
+            rows = itertools.islice(rows, done - base, None)
         if start[1]:
             padding = [""] * start[1]
             rows = (padding + row for row in rows)
-        return rows, end[0] + 1 - done, end[1] + 1
+        if base > done:
+            rows = itertools.chain(([""] * width for _ in range(base - done)), rows)
+        return rows, base + end[0] + 1 - done, width
+
+    def _disorder(self) -> RejectedFile:
+        return RejectedFile(
+            f"工作表“{self.name}”中的行号缺失或没有按顺序排列，无法读取；"
+            "请在 Excel 或 WPS 中重新保存后再上传。"
+        )
 
 
 def _csv_rows(path: Path) -> Iterator[list[Any]]:

@@ -7,6 +7,7 @@ import datetime
 import struct
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -702,19 +703,172 @@ def test_a_sheet_with_prefixed_tags_is_read_in_slices(tmp_path, small_slices):
     assert got[-1] == ["第1499行"]
 
 
-def test_a_big_sheet_whose_rows_carry_no_numbers_is_read_whole(tmp_path, small_slices):
+def sheet_of(rows: list[tuple[int | None, list]], *, cell_refs: bool = False) -> str:
+    """A worksheet of ``(r, values)`` rows as streaming writers lay it out: ``r`` None writes
+    the row without its number; a value None is an empty ``<c/>``; no values, an empty row
+    (``<row/>`` and ``<row></row>`` in turn). ``cell_refs`` gives each cell its reference."""
+    parts = []
+    position = 0
+    for r, values in rows:
+        position = r if r is not None else position + 1
+        number = f' r="{r}"' if r is not None else ""
+        if not values:
+            parts.append(f"<row{number}/>" if position % 2 else f"<row{number}></row>")
+            continue
+        cells = []
+        for column, value in enumerate(values):
+            ref = f' r="{chr(65 + column)}{position}"' if cell_refs else ""
+            if value is None:
+                cells.append(f"<c{ref}/>")
+            elif isinstance(value, str):
+                cells.append(f'<c{ref} t="inlineStr"><is><t>{escape(value)}</t></is></c>')
+            else:
+                cells.append(f"<c{ref}><v>{value}</v></c>")
+        parts.append(f"<row{number}>{''.join(cells)}</row>")
+    return (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<sheetData>{''.join(parts)}</sheetData></worksheet>"
+    )
+
+
+def counted_rows(count: int) -> list[list]:
+    """A roster beginning in column B (column A holds empty cells), with empty rows, rows of
+    different widths, and a run of empty rows longer than a slice."""
+    rows: list[list] = [
+        [None, "某某公司会员花名册"],
+        [],
+        [None, "序号", "姓名", "身份证号码", "备注"],
+    ]
+    for n in range(count):
+        row = [None, n + 1, f"会员{n}", f"4201021990{n:08d}"]
+        if n % 7 == 0:
+            row.append("备注" * (n % 5 + 1))
+        if n % 50 == 0:
+            row = []
+        rows.append(row)
+        if n == count // 2:
+            rows.extend([] for _ in range(1000))
+    rows.extend([] for _ in range(5))  # empty rows at the end: not rows of the sheet's area
+    return rows
+
+
+def trimmed(rows: list[list]) -> list[list]:
+    """Rows without their trailing empty cells (a slice's rows are as wide as the slice)."""
+    out = []
+    for row in rows:
+        end = len(row)
+        while end and row[end - 1] == "":
+            end -= 1
+        out.append(row[:end])
+    return out
+
+
+def no_whole_sheet(monkeypatch) -> None:
+    def refuse(path, name):
+        raise AssertionError("the whole sheet was parsed")
+
+    monkeypatch.setattr(files, "_whole_sheet_rows", refuse)
+
+
+def test_a_big_sheet_whose_rows_carry_no_numbers_is_read_in_slices(
+    tmp_path, small_slices, monkeypatch
+):
+    sheet = sheet_of([(None, row) for row in counted_rows(2000)])
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    layout = files._sheet_layout(path, 0)
+    assert layout.size > 20 * layout.slice_bytes  # really cut into many slices
+    expected = whole(path)
+    assert len(expected) == 3 + 2000 + 1000
+    no_whole_sheet(monkeypatch)
+    sliced = list(read_rows(path, "xlsx"))
+    assert len(sliced) == len(expected)
+    assert trimmed(sliced) == trimmed(expected)
+    assert sliced[0][:2] == ["", "某某公司会员花名册"]  # column A kept, empty
+    assert sliced[2][:5] == ["", "序号", "姓名", "身份证号码", "备注"]
+    assert sliced[4][:4] == ["", 2.0, "会员1", "420102199000000001"]
+    assert trimmed(sliced[3:4]) == [[]]  # an empty row keeps its place
+    assert sliced[-1][:4] == ["", 2000.0, "会员1999", "420102199000001999"]
+    # The run of a thousand empty rows, longer than a slice, is handed out as empty rows.
+    middle = 3 + 1001
+    assert trimmed(sliced[middle : middle + 1000]) == [[]] * 1000
+    assert sliced[middle + 1000][:3] == ["", 1002.0, "会员1001"]
+
+
+def test_head_rows_of_a_big_sheet_without_row_numbers_reads_only_its_top(
+    tmp_path, small_slices, monkeypatch
+):
+    sheet = sheet_of([(None, row) for row in counted_rows(2000)])
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    expected = whole(path)[: files.HEAD_ROWS]
+    no_whole_sheet(monkeypatch)
+    read = []
+    original = files._SlicedSheet._slice_rows
+
+    def counting(self, slice_path, done, **placing):
+        read.append(slice_path)
+        return original(self, slice_path, done, **placing)
+
+    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    head = files.head_rows(path, "xlsx")
+    assert len(head) == files.HEAD_ROWS
+    assert trimmed(head) == trimmed(expected)
+    assert len(read) == 1
+
+
+def mixed_rows() -> list[tuple[int | None, list]]:
+    """Rows without numbers, then numbered ones from row 500 on (a gap), then without again."""
+    rows: list[tuple[int | None, list]] = []
+    for n in range(1500):
+        values = [f"第{n}项", n] if n % 9 else []
+        if 400 <= n < 900:
+            rows.append((n + 100, values))
+        else:
+            rows.append((None, values))
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("rows", "cell_refs"),
+    [
+        pytest.param(mixed_rows(), False, id="numbered-and-not"),
+        pytest.param(mixed_rows(), True, id="cell-references"),
+        pytest.param(
+            [(None, [f'第{n}项 r="{n}"', n]) for n in range(1500)], False, id="text-like-a-number"
+        ),
+    ],
+)
+def test_rows_numbered_or_not_are_placed_as_the_format_says(
+    tmp_path, small_slices, monkeypatch, rows, cell_refs
+):
+    sheet = sheet_of(rows, cell_refs=cell_refs)
+    path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    expected = whole(path)
+    no_whole_sheet(monkeypatch)
+    sliced = list(read_rows(path, "xlsx"))
+    assert sliced == expected
+    if rows[400][0] == 500:  # the mixed sheet: an unnumbered row follows the previous one
+        assert sliced[1] == ["第1项", 1.0]
+        assert sliced[499] == ["第400项", 400.0]  # r="500"
+        assert sliced[998] == ["第899项", 899.0]  # r="999"
+        assert sliced[999] == ["", ""]  # no number: row 1000, empty
+        assert sliced[1000] == ["第901项", 901.0]
+        assert len(sliced) == 1599  # the last row, 第1499项, is row 1599
+    else:
+        assert len(sliced) == 1500
+        assert sliced[1499] == ['第1499项 r="1499"', 1499.0]
+
+
+def test_a_cell_placed_outside_its_rows_is_refused(tmp_path, small_slices):
     rows = "".join(
-        f'<row><c t="inlineStr"><is><t>第{n}行</t></is></c></row>' for n in range(1, 1500)
+        f'<row r="{n}"><c r="A{2000 if n == 5 else n}"><v>{n}</v></c></row>' for n in range(1, 1500)
     )
     sheet = (
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         f"<sheetData>{rows}</sheetData></worksheet>"
     )
     path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
-    got = list(read_rows(path, "xlsx"))
-    assert len(got) == 1499
-    assert got[-1] == ["第1499行"]
-    assert files.head_rows(path, "xlsx", limit=3) == [["第1行"], ["第2行"], ["第3行"]]
+    with pytest.raises(RejectedFile, match="没有按顺序排列"):
+        list(read_rows(path, "xlsx"))
 
 
 def test_rows_out_of_order_across_slices_are_refused(tmp_path, small_slices):
@@ -764,9 +918,9 @@ def test_head_rows_reads_only_the_top_of_a_big_sheet(tmp_path, small_slices, mon
     read = []
     original = files._SlicedSheet._slice_rows
 
-    def counting(self, slice_path, done):
+    def counting(self, slice_path, done, **placing):
         read.append(slice_path)
-        return original(self, slice_path, done)
+        return original(self, slice_path, done, **placing)
 
     monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
     head = files.head_rows(path, "xlsx")
