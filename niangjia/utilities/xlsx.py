@@ -15,7 +15,9 @@ are written 是/否, dates and times as numbers with a date format, aware times 
 How the sheet is written (the design is measured, see the README's design section):
 
 - text as inline strings (``t="inlineStr"``), so nothing is kept for a shared-string table;
-  cells and rows carry no references (``r="B7"``): they are read in order;
+- rows carry their number (``r="7"``, one ``%d`` in the row's template), so that a reader can
+  place any row without counting those before it (the roster import reads a big sheet in
+  slices); cells carry no reference (``r="B7"``): they are read in order;
 - rows are rendered a chunk at a time, column by column: a column of the chunk that is all
   plain text (the usual case: checked with one regular expression over the column) or all
   dates or all integers is formatted by one ``%`` template per row, without Python code per
@@ -73,6 +75,7 @@ _TEXT_PRESERVE = '<c t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
 _DATE = f'<c s="{_STYLE_DATE}"><v>%d</v></c>'
 _INT = "<c><v>%d</v></c>"
 _EMPTY = "<c/>"
+_ROW = '<row r="%d">'
 
 
 def safe_cell(value: Any) -> Any:
@@ -157,17 +160,21 @@ def _column(values: Sequence[Any]) -> tuple[str, Sequence[Any] | None]:
     return "%s", list(map(_cell, values))
 
 
-def render_rows(rows: Sequence[Sequence[Any]]) -> str:
-    """The ``<row>`` elements of a chunk of rows."""
+def render_rows(rows: Sequence[Sequence[Any]], *, first: int) -> str:
+    """The ``<row>`` elements of a chunk of rows, numbered from ``first``."""
     if not rows:
         return ""
     width = len(rows[0])
+    numbers = range(first, first + len(rows))
     if any(len(row) != width for row in rows):
-        return "".join("<row>" + "".join(map(_cell, row)) + "</row>" for row in rows)
+        return "".join(
+            _ROW % number + "".join(map(_cell, row)) + "</row>"
+            for number, row in zip(numbers, rows, strict=True)
+        )
     # The columns, by slicing the chunk's values laid end to end (cheaper than zip(*rows)).
     flat = list(chain.from_iterable(rows))
-    template = ["<row>"]
-    columns: list[Sequence[Any]] = []
+    template = [_ROW]
+    columns: list[Sequence[Any]] = [numbers]
     for index in range(width):
         part, formatted = _column(flat[index::width])
         template.append(part)
@@ -175,8 +182,6 @@ def render_rows(rows: Sequence[Sequence[Any]]) -> str:
             columns.append(formatted)
     template.append("</row>")
     row_template = "".join(template)
-    if not columns:
-        return row_template * len(rows)
     return "".join(map(row_template.__mod__, zip(*columns, strict=True)))
 
 
@@ -259,10 +264,11 @@ def _write_workbook(
             out.write(_sheet_head(headers, widths).encode())
             iterator = iter(rows)
             while chunk := list(islice(iterator, CHUNK_ROWS)):
+                first = count + 2  # the header is row 1
                 count += len(chunk)
                 if count >= SHEET_MAX_ROWS:
                     raise TooManyRows(f"a worksheet holds {SHEET_MAX_ROWS - 1} rows of data")
-                out.write(render_rows(chunk).encode("utf-8", "replace"))
+                out.write(render_rows(chunk, first=first).encode("utf-8", "replace"))
                 if on_chunk is not None:
                     on_chunk(count)
             out.write(b"</sheetData></worksheet>")
@@ -330,7 +336,7 @@ def _sheet_head(headers: Sequence[str], widths: Sequence[int] | None) -> str:
         "</sheetView></sheetViews>"
         '<sheetFormatPr defaultRowHeight="15"/>'
         + (f"<cols>{cols}</cols>" if cols else "")
-        + f"<sheetData><row>{header_cells}</row>"
+        + f'<sheetData><row r="1">{header_cells}</row>'
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import io
+import re
 import tracemalloc
 import zipfile
 from typing import Any
@@ -110,14 +111,29 @@ def test_rows_of_different_lengths_and_mixed_columns_are_written_cell_by_cell():
 
 def test_a_uniform_chunk_is_written_by_the_column_templates():
     chunk = [("张三", datetime.date(2024, 1, 1), 5, None, "")] * 2
-    assert (
-        render_rows(chunk)
-        == (
-            '<row><c t="inlineStr"><is><t>张三</t></is></c><c s="1"><v>45292</v></c>'
-            "<c><v>5</v></c><c/><c/></row>"
-        )
-        * 2
+    cells = (
+        '<c t="inlineStr"><is><t>张三</t></is></c><c s="1"><v>45292</v></c>'
+        "<c><v>5</v></c><c/><c/></row>"
     )
+    assert render_rows(chunk, first=7) == f'<row r="7">{cells}<row r="8">{cells}'
+    assert render_rows([(None,), ("",)], first=2) == '<row r="2"><c/></row><row r="3"><c/></row>'
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param([(n, f"名{n}") for n in range(25)], id="column-templates"),
+        pytest.param([(n,) * (1 + n % 3) for n in range(25)], id="cell-by-cell"),
+    ],
+)
+def test_every_row_carries_its_number(monkeypatch, rows):
+    monkeypatch.setattr(xlsx, "CHUNK_ROWS", 10)  # numbers continue from chunk to chunk
+    xfile = write_xlsx(title="t", headers=["a", "b", "c"], rows=rows)
+    data = xfile.file.read()
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        sheet = package.read("xl/worksheets/sheet1.xml").decode()
+    assert re.findall(r"<row\b[^>]*>", sheet) == [f'<row r="{n}">' for n in range(1, 27)]
+    assert read_back(xlsx.XlsxFile(io.BytesIO(data), 25, "", len(data)))[1:] == rows
 
 
 def test_the_sheet_name_is_made_valid():
