@@ -34,7 +34,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -556,6 +556,34 @@ def head_rows(
     return list(itertools.islice(_xlsx_rows(path, sheet, head=limit), limit))
 
 
+class NotSliceable(Exception):
+    """The sheet cannot be read in slices (laid out otherwise than the slicer expects)."""
+
+
+def sheet_parts(
+    path: Path, sheet: str | int = 0
+) -> Callable[[Callable[[int], bool]], Iterator[tuple[int, list[list[Any]]] | None]] | None:
+    """A big sheet's slices as the parts of a read shared by several processes, or None for a
+    sheet small enough to be read whole. The function returned walks every slice in order
+    and gives, for each, ``(number of its first row, its rows)`` when ``select(slice number)``
+    says so — only those slices are parsed — and None for the others. It raises
+    ``NotSliceable`` (before giving anything) when the sheet turns out not to be sliceable."""
+    layout = _sheet_layout(path, sheet)
+    if layout is None or layout.size <= layout.part_bytes:
+        return None
+    sliced = _SlicedSheet(path, layout)
+
+    def parts(select: Callable[[int], bool]) -> Iterator[tuple[int, list[list[Any]]] | None]:
+        given = False
+        for part in sliced.parts(select):
+            given = True
+            yield part
+        if not given and sliced.fell_back:
+            raise NotSliceable
+
+    return parts
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown file kind {kind!r}")
@@ -669,6 +697,11 @@ class _SheetLayout:
         # Every slice parses the shared strings again: with many of them, fewer, larger slices.
         return max(SLICE_BYTES, 2 * self.support_size)
 
+    @property
+    def part_bytes(self) -> int:
+        # Slices shared between processes are smaller, so that they end together.
+        return max(SLICE_BYTES // 2, 2 * self.support_size)
+
 
 def _sheet_layout(path: Path, sheet: str | int) -> _SheetLayout | None:
     """Where the worksheet ``sheet`` (a name, or an index among the visible worksheets) is
@@ -764,18 +797,31 @@ class _SlicedSheet:
     def head(self, limit: int) -> Iterator[list[Any]]:
         return self._rows(limit=limit)
 
-    def _rows(self, *, limit: int | None) -> Iterator[list[Any]]:
+    def parts(self, select: Callable[[int], bool]) -> Iterator[tuple[int, list[list[Any]]] | None]:
+        """See ``sheet_parts``."""
+        return self._rows(limit=None, select=select)  # type: ignore[return-value]
+
+    def _rows(
+        self, *, limit: int | None, select: Callable[[int], bool] | None = None
+    ) -> Iterator[Any]:
         try:
             with zipfile.ZipFile(self.path) as archive:
                 support = {name: archive.read(name) for name in self.layout.support}
                 with archive.open(self.layout.part) as stream:
-                    yield from self._slices(stream, support, limit)
+                    yield from self._slices(stream, support, limit, select)
         except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
             raise RejectedFile(MSG_CORRUPT) from exc
 
     def _slices(
-        self, stream: IO[bytes], support: dict[str, bytes], limit: int | None
-    ) -> Iterator[list[Any]]:
+        self,
+        stream: IO[bytes],
+        support: dict[str, bytes],
+        limit: int | None,
+        select: Callable[[int], bool] | None = None,
+    ) -> Iterator[Any]:
+        """The rows of the sheet, a slice at a time; with ``select``, each slice as a part
+        instead: ``(number of its first row, its rows)`` or, for a slice not selected (not
+        parsed), None."""
         pending = bytearray()
         match = None
         while match is None:
@@ -806,8 +852,12 @@ class _SlicedSheet:
         width = 0
         eof = False
         final = False
+        part_no = 0
         # A head is read until it holds ``limit`` rows (at most _PREFIX_MAX bytes): one slice.
-        size = self.layout.slice_bytes if limit is None else _PREFIX_MAX
+        if limit is not None:
+            size = _PREFIX_MAX
+        else:
+            size = self.layout.slice_bytes if select is None else self.layout.part_bytes
         need = size
         while not final:
             while len(pending) < need and not eof:
@@ -863,6 +913,14 @@ class _SlicedSheet:
             # where slices meet, since each slice is placed by its own row numbers.
             if not last_row < first_no <= last_no:
                 raise self._disorder()
+            if select is not None and not select(part_no):
+                # Another process's part: skipped unparsed, its rows placed by their numbers.
+                part_no += 1
+                del pending[:cut]
+                last_row = last_no
+                done = max(done, last_no)
+                yield None
+                continue
             at = first_at + len(open_row)
             with memoryview(pending) as view, view[:at] as opening, view[at:cut] as rest:
                 handle = self._write_slice((prefix, opening, number_first, rest, suffix), support)
@@ -872,6 +930,13 @@ class _SlicedSheet:
                     handle.name, done, base=base, first=first_no, last=last_no
                 )
                 last_row = last_no
+                if select is not None:
+                    part_no += 1
+                    count = max(count, 0)
+                    part = (done + 1, list(itertools.islice(rows, count)))
+                    done += count
+                    yield part
+                    continue
                 if limit is not None:
                     count = min(count, limit - done)
                     rows = itertools.islice(rows, count)

@@ -26,13 +26,15 @@ def read_row_parts(
     if not 0 <= worker < workers:
         raise ValueError(f"worker {worker} of {workers}")
     if kind == files.XLSX:
-        sheet_parts = getattr(files, "sheet_parts", None)
-        sliced = sheet_parts(path, sheet) if sheet_parts else None
+        sliced = files.sheet_parts(path, sheet)
         if sliced is not None:
-            for part_no, part in enumerate(sliced(lambda part_no: part_no % workers == worker)):
-                if part is not None:
-                    yield part_no, part[0], part[1]
-            return
+            try:
+                for part_no, part in enumerate(sliced(lambda n: n % workers == worker)):
+                    if part is not None:
+                        yield part_no, part[0], part[1]
+                return
+            except files.NotSliceable:
+                pass  # read whole below, as every worker does then
     size = CSV_PART_ROWS
     rows = files.read_rows(path, kind, sheet=sheet)
     for part_no in itertools.count():

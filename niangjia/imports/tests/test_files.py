@@ -946,3 +946,67 @@ def test_a_corrupt_slice_of_a_big_sheet_is_refused(tmp_path, small_slices):
     path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
     with pytest.raises(RejectedFile):
         list(read_rows(path, "xlsx"))
+
+
+# --- A big sheet in parts, for several processes ---------------------------------------------
+
+
+def rows_from_parts(path: Path, workers: int) -> tuple[dict[int, list], set[int], int]:
+    """Every row the workers were given, by its row number; the parts each worker parsed."""
+    from niangjia.imports.parts import read_row_parts
+
+    placed: dict[int, list] = {}
+    parts: dict[int, int] = {}
+    for worker in range(workers):
+        for part_no, first_row_no, rows in read_row_parts(
+            path, "xlsx", worker=worker, workers=workers
+        ):
+            assert part_no not in parts
+            parts[part_no] = worker
+            for offset, row in enumerate(rows):
+                assert first_row_no + offset not in placed
+                placed[first_row_no + offset] = row
+    assert all(worker == part_no % workers for part_no, worker in parts.items())
+    return placed, set(parts), len(parts)
+
+
+@pytest.mark.parametrize("numbered", [True, False])
+def test_workers_given_a_big_sheet_in_parts_see_every_row_once_in_its_place(
+    tmp_path, small_slices, monkeypatch, numbered
+):
+    if numbered:
+        path = write_xlsx(tmp_path / "a.xlsx", roster_rows(3000), origin=(2, 2))
+    else:
+        sheet = sheet_of([(None, row) for row in counted_rows(2000)])
+        path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
+    expected = whole(path)
+    parsed: list[int] = []
+    slice_rows = files._SlicedSheet._slice_rows
+
+    def counting(self, *args, **kwargs):
+        parsed.append(1)
+        return slice_rows(self, *args, **kwargs)
+
+    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    no_whole_sheet(monkeypatch)
+    placed, parts, count = rows_from_parts(path, 2)
+    assert count > 10 and parts == set(range(count))
+    assert len(parsed) == count  # each part parsed once, by one worker
+    assert trimmed([placed.get(n, []) for n in range(1, len(expected) + 1)]) == trimmed(expected)
+    assert max(placed) <= len(expected)
+
+
+def test_a_small_sheet_in_parts_is_read_whole_by_each_worker_and_checked_by_one(tmp_path):
+    from niangjia.imports import parts as parts_module
+
+    path = write_xlsx(tmp_path / "a.xlsx", roster_rows(120))
+    assert files.sheet_parts(path, 0) is None
+    expected = whole(path)
+    original = parts_module.CSV_PART_ROWS
+    try:
+        parts_module.CSV_PART_ROWS = 25
+        placed, parts, count = rows_from_parts(path, 2)
+    finally:
+        parts_module.CSV_PART_ROWS = original
+    assert count == 5 and parts == {0, 1, 2, 3, 4}
+    assert trimmed([placed[n] for n in range(1, len(expected) + 1)]) == trimmed(expected)
