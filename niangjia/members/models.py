@@ -339,13 +339,18 @@ class JoinApplicationQuerySet(RestrictedQuerySet["JoinApplication"]):
 
 
 class JoinApplication(PersonalData):
+    # Each column gets one index (Meta), not the pair ``db_index`` makes on PostgreSQL (a plain
+    # index and a varchar_pattern_ops twin): every index costs each join of a mass ceremony.
+    # The phone's keyed hash and the status are matched exactly, never with LIKE.
+    phone_hash = models.CharField("手机号码索引", max_length=64, editable=False)
     union = models.ForeignKey(
         "orgs.Union",
         verbose_name="申请加入的工会",
         on_delete=models.PROTECT,
         related_name="join_applications",
     )
-    union_path = models.CharField(max_length=255, editable=False, db_index=True)
+    # Read by subtree (``LIKE 'path%'``): the pattern-ops index serves that and equality.
+    union_path = models.CharField(max_length=255, editable=False)
     channel = models.CharField("渠道", max_length=16, choices=ApplicationChannel.choices)
     venue = models.ForeignKey(
         CeremonyVenue,
@@ -361,7 +366,6 @@ class JoinApplication(PersonalData):
         max_length=16,
         choices=ApplicationStatus.choices,
         default=ApplicationStatus.SUBMITTED,
-        db_index=True,
     )
     submitted_at = models.DateTimeField("提交时间", auto_now_add=True, db_index=True)
     due_date = models.DateField("办理期限")
@@ -396,6 +400,15 @@ class JoinApplication(PersonalData):
                 fields=["id_hash"],
                 condition=Q(status=ApplicationStatus.SUBMITTED),
                 name="one_pending_application_per_person",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["phone_hash"], name="joinapplication_phone_hash"),
+            models.Index(fields=["status"], name="joinapplication_status"),
+            models.Index(
+                fields=["union_path"],
+                name="joinapplication_union_path",
+                opclasses=["varchar_pattern_ops"],
             ),
         ]
 
