@@ -159,3 +159,32 @@ def test_the_result_address_follows_the_url_configuration(settings):
     url = views_public._done_url(application)
     assert url.startswith("/elsewhere/done/") and url.endswith("/")
     assert url == reverse("join:done", args=[url.split("/")[-2]])
+
+
+# --- One index per searched column of the rows every join writes
+
+
+def _indexes(table: str) -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pattern-ops twins are PostgreSQL's")
+@pytest.mark.parametrize(
+    ("table", "exact", "by_subtree"),
+    [
+        ("members_joinapplication", ("phone_hash", "status"), "union_path"),
+        ("audit_auditentry", ("action", "object_type", "object_id", "request_id"), "union_path"),
+    ],
+)
+def test_each_searched_column_has_one_index(table, exact, by_subtree):
+    definitions = _indexes(table).values()
+
+    def on(column: str) -> list[str]:
+        return [d for d in definitions if d.endswith(f"({column})") or f"({column} " in d]
+
+    for column in exact:
+        assert len(on(column)) == 1 and "pattern_ops" not in on(column)[0], column
+    assert len(on(by_subtree)) == 1 and "varchar_pattern_ops" in on(by_subtree)[0]
