@@ -173,12 +173,21 @@ class Member(PersonalData):
         constraints = [
             # One person, one membership record nationwide (keyed hash of the normalised ID).
             models.UniqueConstraint(fields=["id_hash"], name="member_one_per_person"),
-            models.UniqueConstraint(fields=["legacy_number"], name="member_legacy_number"),
+            # Only members brought from another system have one: the others are not indexed.
+            models.UniqueConstraint(
+                fields=["legacy_number"],
+                condition=Q(legacy_number__isnull=False),
+                name="member_legacy_number",
+            ),
         ]
         indexes = [
             models.Index(fields=["union_path", "id"], name="member_union_path_id"),
             models.Index(fields=["phone_hash"], name="member_phone_hash"),
-            models.Index(fields=["status"], name="member_status"),
+            # Most members are active, and a search for them is served by the other indexes:
+            # only the members in another state are indexed by it (what status lists look for).
+            models.Index(
+                fields=["status"], condition=~Q(status=MemberStatus.ACTIVE), name="member_status"
+            ),
             models.Index(fields=["join_date"], name="member_join_date"),
             # Search by the start of a name (LIKE '王伟%') on PostgreSQL, whatever the collation.
             models.Index(
