@@ -330,18 +330,26 @@ def _check_and_stage(
     writer = _StagingWriter(run)
     check = checker.check
     for part_no, rows in data_row_parts(run, worker, workers):
-        batches = list(_batches(rows, BATCH)) or [[]]
-        for index, batch in enumerate(batches):
-            checked = [check(row_no, cells) for row_no, cells in batch]
-            if exchange is not None:
-                good = [item for item in checked if isinstance(item, CheckedRow)]
-                exchange.publish(
-                    part_no,
-                    [_person_key(item) for item in good],
-                    [item.row_no for item in good],
-                    last=index == len(batches) - 1,
-                )
-                exchange.learn_before(part_no, seen)
+        if exchange is None:
+            for batch in _batches(rows, BATCH):
+                checked = [check(row_no, cells) for row_no, cells in batch]
+                _stage_batch(run, batch, checked, seen, writer, tally)
+                report(tally.total)
+            continue
+        # The whole part is checked and its people told to the others before it is staged:
+        # a worker waits for the parts before its own to be checked, not staged.
+        batches = [
+            (batch, [check(row_no, cells) for row_no, cells in batch])
+            for batch in _batches(rows, BATCH)
+        ]
+        good = [item for _batch, checked in batches for item in checked if type(item) is CheckedRow]
+        exchange.publish(
+            part_no, [_person_key(item) for item in good], [item.row_no for item in good], last=True
+        )
+        del good
+        exchange.learn_before(part_no, seen)
+        while batches:
+            batch, checked = batches.pop(0)
             _stage_batch(run, batch, checked, seen, writer, tally)
             report(tally.total)
     writer.close()
