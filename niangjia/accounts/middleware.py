@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -11,6 +12,15 @@ from django.urls import reverse
 _OPEN_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/accounts/otp/", "/static/", "/healthz")
 # ... and, for an account whose password an administrator chose, changing that password.
 _PASSWORD_CHANGE_PREFIXES = (*_OPEN_PREFIXES, "/accounts/password/")
+
+
+def _signed_out(request: HttpRequest) -> bool:
+    """True when the session holds no signed-in user: AuthenticationMiddleware takes the user
+    from there, so the user is anonymous and need not be loaded (a worker's join post, say,
+    has no session at all). Reading the session counts as reading it, as loading the user
+    would (the answer still varies with the Cookie header)."""
+    session = getattr(request, "session", None)
+    return session is not None and SESSION_KEY not in session
 
 
 class SecondFactorMiddleware:
@@ -24,6 +34,7 @@ class SecondFactorMiddleware:
         if (
             settings.REQUIRE_ADMIN_OTP
             and user is not None
+            and not _signed_out(request)
             and user.is_authenticated
             and not getattr(request, "api_token", None)
             and not request.path.startswith(_OPEN_PREFIXES)
@@ -47,6 +58,7 @@ class PasswordChangeRequiredMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
+            and not _signed_out(request)
             and user.is_authenticated
             and getattr(user, "password_must_change", False)
             and not getattr(request, "api_token", None)
