@@ -1113,21 +1113,32 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkRe
             f" WHERE {_range_sql()} AND s.outcome = 'new'"
         )
         if postgres:
-            # The new members, their history rows, and the new rows that did not go in (the
-            # person became a member elsewhere since the dry run): one statement, the staged
-            # rows read once and never rewritten.
+            # The new members and their history rows in one statement, the staged rows read
+            # once and never rewritten.
             cursor.execute(
                 f"WITH ins AS ({insert_head} ORDER BY s.row_no ON CONFLICT (id_hash) DO NOTHING"
-                f" RETURNING id, id_hash, union_id, join_date),"
+                f" RETURNING id, union_id, join_date),"
                 f" ev AS (INSERT INTO {events} (member_id, kind, from_status, to_status, union_id,"
                 f" date, reason, actor_id, created_at) SELECT id, 'joined', '', 'active', union_id,"
-                f" join_date, %s, %s, %s FROM ins)"
-                f" SELECT (SELECT count(*) FROM ins), ARRAY(SELECT s.row_no FROM {staged} s"
-                f" WHERE {_range_sql()} AND s.outcome = 'new' AND NOT EXISTS"
-                f" (SELECT 1 FROM ins WHERE ins.id_hash = s.id_hash) ORDER BY s.row_no)",
-                [today, now, now, *rng, reason, actor_id, now, *rng],
+                f" join_date, %s, %s, %s FROM ins) SELECT id FROM ins",
+                [today, now, now, *rng, reason, actor_id, now],
             )
-            result.new, late = cursor.fetchone()
+            created = [row[0] for row in cursor.fetchall()]
+            result.new = len(created)
+            late = []
+            cursor.execute(
+                f"SELECT count(*) FROM {staged} s WHERE {_range_sql()} AND s.outcome = 'new'", rng
+            )
+            if cursor.fetchone()[0] > result.new:
+                # New rows that did not go in: the person became a member elsewhere since the
+                # dry run (the member with that ID hash is not one this chunk created).
+                cursor.execute(
+                    f"SELECT s.row_no FROM {staged} s JOIN {members} m ON m.id_hash = s.id_hash"
+                    f" WHERE {_range_sql()} AND s.outcome = 'new' AND m.id <> ALL(%s)"
+                    f" ORDER BY s.row_no",
+                    [*rng, created],
+                )
+                late = [row[0] for row in cursor.fetchall()]
         else:
             # SQLite: one writer at a time (IMMEDIATE transactions), so the steps below see no
             # other writer between them.
