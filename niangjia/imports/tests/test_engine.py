@@ -393,6 +393,26 @@ def test_two_workers_write_the_chunks_of_a_commit_each_once(tree, personas, sett
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_committed_run_removes_its_staged_rows_and_keeps_another_runs(tree, personas):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the table is emptied at once on PostgreSQL only")
+    cadre = personas["county_cadre"]
+    first = upload(cadre, tree.jiangan, [row(n) for n in range(1, 4)])
+    services.import_dry_run(run=first, acting_user=cadre)
+    other = upload(cadre, tree.jiangan, [row(n) for n in range(4, 6)])
+    services.import_dry_run(run=other, acting_user=cadre)
+    services.import_commit(run=ImportRun.objects.get(pk=first.pk), acting_user=cadre)
+    assert ImportRun.objects.get(pk=first.pk).state == ImportState.COMMITTED
+    assert not StagedMember.objects.filter(run=first).exists()
+    assert StagedMember.objects.filter(run=other).count() == 2  # another run's rows stay
+    services.import_commit(run=ImportRun.objects.get(pk=other.pk), acting_user=cadre)
+    assert not StagedMember.objects.exists()  # the last one empties the table
+    assert Member.objects.filter(union=tree.jiangan_grassroots).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_checking_processes_find_what_one_finds(tree, personas, monkeypatch):
     from django.db import connection
 
