@@ -17,9 +17,10 @@ SYNCED := $(VENV)/.synced
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# granian (WSGI): the server chosen by measurement (bench/server.md).
+# granian (WSGI): the server chosen by measurement (bench/server.md). Two threads a process:
+# more only wait for the interpreter lock and crowd the database (bench/README.md, join burst).
 WEB_WORKERS ?= 2
-WEB_THREADS ?= 4
+WEB_THREADS ?= 2
 COV_MIN ?= 70
 PYTEST_ARGS ?=
 

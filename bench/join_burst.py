@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=2, help="进程数，默认 2（同 make run）"
     )
     parser.add_argument(
-        "--threads", type=_positive, default=4, help="每进程线程数，默认 4（同 make run）"
+        "--threads", type=_positive, default=2, help="每进程线程数，默认 2（同 make run）"
     )
     parser.add_argument(
         "--worker-class", choices=("gthread", "sync"), default="gthread", help="gunicorn 的工作类"

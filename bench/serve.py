@@ -30,7 +30,7 @@ class ServerConfig:
 
     server: str = "granian"
     workers: int = 2
-    threads: int = 4
+    threads: int = 2
     worker_class: str = "gthread"  # gunicorn only
     access_log: bool = False
 
