@@ -13,6 +13,8 @@ trigger (migration 0002): it is made again after, either way.
 from django.conf import settings
 from django.db import migrations, models
 
+from niangjia.utilities.migration_ops import ExceptOnPostgreSQL, keep_one_index_on_postgresql
+
 TABLE = "audit_auditentry"
 # (column, the index that stays — "" the plain one, "_like" the pattern-ops twin —, its name)
 KEPT = [
@@ -24,34 +26,6 @@ KEPT = [
 ]
 
 
-def _index_sql(schema_editor, forwards):
-    """Renames of the indexes that stay, and the twins dropped (forwards) or made again."""
-    quote = schema_editor.quote_name
-    for column, kept, name in KEPT:
-        auto_name = schema_editor._create_index_name(TABLE, [column], suffix=kept)
-        twin_suffix = "" if kept else "_like"
-        twin = schema_editor._create_index_name(TABLE, [column], suffix=twin_suffix)
-        if forwards:
-            yield f"DROP INDEX {quote(twin)}"
-            yield f"ALTER INDEX {quote(auto_name)} RENAME TO {quote(name)}"
-        else:
-            opclass = " varchar_pattern_ops" if twin_suffix else ""
-            yield f"ALTER INDEX {quote(name)} RENAME TO {quote(auto_name)}"
-            yield f"CREATE INDEX {quote(twin)} ON {quote(TABLE)} ({quote(column)}{opclass})"
-
-
-def rename_on_postgresql(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in _index_sql(schema_editor, forwards=True):
-            schema_editor.execute(sql)
-
-
-def rename_back_on_postgresql(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in _index_sql(schema_editor, forwards=False):
-            schema_editor.execute(sql)
-
-
 # The UPDATE guard of 0002 on SQLite (PostgreSQL keeps its trigger through ALTER TABLE).
 SQLITE_TRIGGER = """CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_auditentry
    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;"""
@@ -60,22 +34,6 @@ SQLITE_TRIGGER = """CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UP
 def restore_sqlite_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         schema_editor.execute(SQLITE_TRIGGER)
-
-
-class ExceptOnPostgreSQL(migrations.SeparateDatabaseAndState):
-    """Its operations run on the database except on PostgreSQL, where the renames stand for
-    them; the model state is the enclosing operation's."""
-
-    def __init__(self, operations):
-        super().__init__(database_operations=operations)
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def state_operations():
@@ -174,7 +132,7 @@ class Migration(migrations.Migration):
             database_operations=[
                 # Backwards, after the table is rebuilt the other way.
                 migrations.RunPython(migrations.RunPython.noop, restore_sqlite_trigger),
-                migrations.RunPython(rename_on_postgresql, rename_back_on_postgresql),
+                keep_one_index_on_postgresql(TABLE, KEPT),
                 ExceptOnPostgreSQL(state_operations()),
                 migrations.RunPython(restore_sqlite_trigger, migrations.RunPython.noop),
             ],

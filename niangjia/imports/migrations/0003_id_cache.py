@@ -4,20 +4,10 @@ members 0007)."""
 
 from django.db import migrations
 
-TABLES = ("imports_stagedmember", "imports_importproblem")
-
-
-def cache(size: int):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for table in TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN id SET CACHE {size}")
-
-    return run
+from niangjia.utilities.migration_ops import id_cache_on_postgresql
 
 
 class Migration(migrations.Migration):
     dependencies = [("imports", "0002_alter_importrun_checkpoint_importchunk")]
 
-    operations = [migrations.RunPython(cache(1000), cache(1))]
+    operations = [id_cache_on_postgresql(("imports_stagedmember", "imports_importproblem"), 1000)]

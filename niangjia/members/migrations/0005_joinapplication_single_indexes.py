@@ -12,57 +12,13 @@ the model state as usual.
 from django.conf import settings
 from django.db import migrations, models
 
-TABLE = "members_joinapplication"
-# (column, the index that stays — "" the plain one, "_like" the pattern-ops twin —, its name)
+from niangjia.utilities.migration_ops import ExceptOnPostgreSQL, keep_one_index_on_postgresql
+
 KEPT = [
     ("phone_hash", "", "joinapplication_phone_hash"),
     ("status", "", "joinapplication_status"),
     ("union_path", "_like", "joinapplication_union_path"),
 ]
-
-
-def _index_sql(schema_editor, forwards):
-    """Renames of the indexes that stay, and the twins dropped (forwards) or made again."""
-    quote = schema_editor.quote_name
-    for column, kept, name in KEPT:
-        auto_name = schema_editor._create_index_name(TABLE, [column], suffix=kept)
-        twin_suffix = "" if kept else "_like"
-        twin = schema_editor._create_index_name(TABLE, [column], suffix=twin_suffix)
-        if forwards:
-            yield f"DROP INDEX {quote(twin)}"
-            yield f"ALTER INDEX {quote(auto_name)} RENAME TO {quote(name)}"
-        else:
-            opclass = " varchar_pattern_ops" if twin_suffix else ""
-            yield f"ALTER INDEX {quote(name)} RENAME TO {quote(auto_name)}"
-            yield f"CREATE INDEX {quote(twin)} ON {quote(TABLE)} ({quote(column)}{opclass})"
-
-
-def rename_on_postgresql(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in _index_sql(schema_editor, forwards=True):
-            schema_editor.execute(sql)
-
-
-def rename_back_on_postgresql(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in _index_sql(schema_editor, forwards=False):
-            schema_editor.execute(sql)
-
-
-class ExceptOnPostgreSQL(migrations.SeparateDatabaseAndState):
-    """Its operations run on the database except on PostgreSQL, where the renames stand for
-    them; the model state is the enclosing operation's."""
-
-    def __init__(self, operations):
-        super().__init__(database_operations=operations)
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def state_operations():
@@ -122,7 +78,7 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=state_operations(),
             database_operations=[
-                migrations.RunPython(rename_on_postgresql, rename_back_on_postgresql),
+                keep_one_index_on_postgresql("members_joinapplication", KEPT),
                 ExceptOnPostgreSQL(state_operations()),
             ],
         ),

@@ -6,20 +6,10 @@ rising; they are no longer dense across connections (nothing relies on that)."""
 
 from django.db import migrations
 
-TABLES = ("members_member", "members_memberevent")
-
-
-def cache(size: int):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for table in TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN id SET CACHE {size}")
-
-    return run
+from niangjia.utilities.migration_ops import id_cache_on_postgresql
 
 
 class Migration(migrations.Migration):
     dependencies = [("members", "0006_member_partial_indexes")]
 
-    operations = [migrations.RunPython(cache(1000), cache(1))]
+    operations = [id_cache_on_postgresql(("members_member", "members_memberevent"), 1000)]
