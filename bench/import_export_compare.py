@@ -62,7 +62,7 @@ def make_resource_class() -> type:
     from niangjia.audit.choices import AuditAction
     from niangjia.audit.services import record
     from niangjia.imports.columns import MEMBER_COLUMNS, detect_header
-    from niangjia.imports.engine import build_checker
+    from niangjia.imports.engine import MEMBER_FIELDS, build_checker
     from niangjia.imports.member_rows import F, RowProblem
     from niangjia.imports.models import ImportRun
     from niangjia.members.choices import HOLDING_STATUSES, MemberStatus
@@ -93,31 +93,7 @@ def make_resource_class() -> type:
 
         class Meta:
             model = Member
-            fields = (
-                "name",
-                "id_type",
-                "id_number_enc",
-                "id_hash",
-                "id_masked",
-                "sex",
-                "birth_date",
-                "phone_enc",
-                "phone_hash",
-                "phone_masked",
-                "ethnic_group",
-                "education",
-                "household",
-                "employment_form",
-                "gig_occupation",
-                "occupation",
-                "employer_id",
-                "employer_name",
-                "union_id",
-                "union_path",
-                "join_date",
-                "status",
-                "status_changed_on",
-            )
+            fields = (*MEMBER_FIELDS, "status", "status_changed_on")
             import_id_fields = ("id_hash",)
             instance_loader_class = CachedInstanceLoader
             skip_unchanged = True

@@ -847,7 +847,8 @@ class ChunkResult:
     out_of_scope: int = 0
 
 
-_MEMBER_INSERT_COLUMNS = (
+# The member columns a staged row fills (inserted, or updated on a corrected row).
+MEMBER_FIELDS = (
     "name",
     "id_type",
     "id_number_enc",
@@ -1100,12 +1101,12 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkRe
             f" AND NOT EXISTS (SELECT 1 FROM {employers} e WHERE e.id = {staged}.employer_id)",
             rng,
         )
-        cols = ", ".join(_MEMBER_INSERT_COLUMNS)
+        cols = ", ".join(MEMBER_FIELDS)
         select_cols = ", ".join(
             "CASE WHEN s.employer_id IS NULL THEN s.employer_name ELSE '' END"
             if c == "employer_name"
             else f"s.{c}"
-            for c in _MEMBER_INSERT_COLUMNS
+            for c in MEMBER_FIELDS
         )
         insert_head = (
             f"INSERT INTO {members} ({cols}, status, status_changed_on, created_at, updated_at)"
@@ -1205,29 +1206,8 @@ def _demote(
     )
 
 
-_UPDATED_FIELDS = (
-    "name",
-    "id_type",
-    "id_number_enc",
-    "id_hash",
-    "id_masked",
-    "sex",
-    "birth_date",
-    "phone_enc",
-    "phone_hash",
-    "phone_masked",
-    "ethnic_group",
-    "education",
-    "household",
-    "employment_form",
-    "gig_occupation",
-    "occupation",
-    "employer_id",
-    "employer_name",
-    "union_id",
-    "union_path",
-    "join_date",
-)
+# An update writes the same columns as an insert.
+_UPDATED_FIELDS = MEMBER_FIELDS
 
 
 def _commit_updates(
