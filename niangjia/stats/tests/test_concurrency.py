@@ -25,38 +25,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db):
-    """Transactional tests empty the database afterwards, the data migrations' rows too."""
-    from niangjia.orgs.choices import RegionLevel, UnionKind, UnionLevel
-    from niangjia.orgs.models import Region, Union
-    from niangjia.orgs.regions import REGIONS_CSV, read_rows
-
-    if not Region.objects.exists():
-        ids: dict[str, int] = {}
-        rows = read_rows(REGIONS_CSV)
-        for level in RegionLevel.values:
-            batch = [
-                Region(
-                    code=r["code"],
-                    name=r["name"],
-                    level=r["level"],
-                    revision=r["revision"],
-                    parent_id=ids[r["parent_code"]] if r["parent_code"] else None,
-                )
-                for r in rows
-                if r["level"] == level
-            ]
-            for region in Region.objects.bulk_create(batch, batch_size=1000):
-                ids[region.code] = region.pk
-    if not Union.objects.filter(depth=1).exists():
-        Union.objects.add_root(
-            instance=Union(
-                name="中华全国总工会", level=UnionLevel.NATIONAL, kind=UnionKind.FEDERATION
-            )
-        )
-
-
 def _person(n: int) -> dict:
     birth = datetime.date(1970, 1, 1) + datetime.timedelta(days=n // 900)
     from niangjia.utilities.testing.members import make_id_number, make_phone
