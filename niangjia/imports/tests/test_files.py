@@ -763,6 +763,19 @@ def trimmed(rows: list[list]) -> list[list]:
     return out
 
 
+def parsed_slices(monkeypatch) -> list[str]:
+    """The slices calamine is given from now on (their temporary files), in order."""
+    read: list[str] = []
+    original = files._SlicedSheet._slice_rows
+
+    def counting(self, slice_path, done, **placing):
+        read.append(slice_path)
+        return original(self, slice_path, done, **placing)
+
+    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    return read
+
+
 def no_whole_sheet(monkeypatch) -> None:
     def refuse(path, name):
         raise AssertionError("the whole sheet was parsed")
@@ -801,14 +814,7 @@ def test_head_rows_of_a_big_sheet_without_row_numbers_reads_only_its_top(
     path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
     expected = whole(path)[: files.HEAD_ROWS]
     no_whole_sheet(monkeypatch)
-    read = []
-    original = files._SlicedSheet._slice_rows
-
-    def counting(self, slice_path, done, **placing):
-        read.append(slice_path)
-        return original(self, slice_path, done, **placing)
-
-    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    read = parsed_slices(monkeypatch)
     head = files.head_rows(path, "xlsx")
     assert len(head) == files.HEAD_ROWS
     assert trimmed(head) == trimmed(expected)
@@ -915,14 +921,7 @@ def test_a_row_longer_than_a_slice_is_read_whole(tmp_path, small_slices):
 
 def test_head_rows_reads_only_the_top_of_a_big_sheet(tmp_path, small_slices, monkeypatch):
     path = write_xlsx(tmp_path / "a.xlsx", roster_rows(3000))
-    read = []
-    original = files._SlicedSheet._slice_rows
-
-    def counting(self, slice_path, done, **placing):
-        read.append(slice_path)
-        return original(self, slice_path, done, **placing)
-
-    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    read = parsed_slices(monkeypatch)
     head = files.head_rows(path, "xlsx")
     assert len(head) == files.HEAD_ROWS
     assert head == whole(path)[: files.HEAD_ROWS]
@@ -980,14 +979,7 @@ def test_workers_given_a_big_sheet_in_parts_see_every_row_once_in_its_place(
         sheet = sheet_of([(None, row) for row in counted_rows(2000)])
         path = write_workbook(tmp_path / "a.xlsx", **{"xl/worksheets/sheet1.xml": sheet})
     expected = whole(path)
-    parsed: list[int] = []
-    slice_rows = files._SlicedSheet._slice_rows
-
-    def counting(self, *args, **kwargs):
-        parsed.append(1)
-        return slice_rows(self, *args, **kwargs)
-
-    monkeypatch.setattr(files._SlicedSheet, "_slice_rows", counting)
+    parsed = parsed_slices(monkeypatch)
     no_whole_sheet(monkeypatch)
     placed, parts, count = rows_from_parts(path, 2)
     assert count > 10 and parts == set(range(count))
