@@ -344,7 +344,7 @@ def _check_and_stage(
         ]
         good = [item for _batch, checked in batches for item in checked if type(item) is CheckedRow]
         exchange.publish(
-            part_no, [_person_key(item) for item in good], [item.row_no for item in good], last=True
+            part_no, [_person_key(item) for item in good], [item.row_no for item in good]
         )
         del good
         exchange.learn_before(part_no, seen)
@@ -372,11 +372,11 @@ class _Exchange:
         self.inboxes = inboxes
         self.inbox = inboxes[worker]
         self.stop = stop
-        self.complete: set[int] = set()  # other workers' parts received whole
-        self.ended: set[int] = set()  # workers that have sent everything
+        self.complete: set[int] = set()  # other workers' parts received
+        self.ended = 0  # other workers that have sent everything
 
-    def publish(self, part_no: int, keys: list[int], row_nos: list[int], *, last: bool) -> None:
-        message = (part_no, array("Q", keys).tobytes(), array("q", row_nos).tobytes(), last)
+    def publish(self, part_no: int, keys: list[int], row_nos: list[int]) -> None:
+        message = (part_no, array("Q", keys).tobytes(), array("q", row_nos).tobytes())
         for index, inbox in enumerate(self.inboxes):
             if index != self.worker:
                 inbox.put(message)
@@ -388,16 +388,17 @@ class _Exchange:
         while any(q not in self.complete for q in needed):
             self._receive(seen)
 
-    def finish(self, seen: dict[int, int]) -> None:
+    def finish(self) -> None:
         """Tell the others this worker is done, and read what they send until they are too
         (nothing is left in a pipe, so no process waits at exit to hand its messages over)."""
         for index, inbox in enumerate(self.inboxes):
             if index != self.worker:
                 inbox.put(None)
-        while len(self.ended) < self.workers - 1:
-            self._receive(seen, ending=True)
+        while self.ended < self.workers - 1:
+            self._receive(None)
 
-    def _receive(self, seen: dict[int, int], *, ending: bool = False) -> None:
+    def _receive(self, seen: dict[int, int] | None) -> None:
+        """One message: a part's people into ``seen`` (None: read and let go)."""
         try:
             message = self.inbox.get(timeout=0.5)
         except queue.Empty:
@@ -405,18 +406,17 @@ class _Exchange:
                 raise _Stopped from None
             return
         if message is None:
-            self.ended.add(len(self.ended))
+            self.ended += 1
             return
-        if ending:
+        if seen is None:
             return
-        part_no, keys, row_nos, last = message
+        part_no, keys, row_nos = message
         get = seen.get
         for key, row_no in zip(array("Q", keys), array("q", row_nos), strict=True):
             first = get(key)
             if first is None or row_no < first:
                 seen[key] = row_no
-        if last:
-            self.complete.add(part_no)
+        self.complete.add(part_no)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -461,7 +461,7 @@ def _dry_run_child(
 
     try:
         tally = _check_and_stage(run, checker, worker, workers, exchange, report)
-        exchange.finish({})
+        exchange.finish()
         results.put(("ok", worker, tally))
     except _Stopped:
         results.put(("stopped", worker, None))

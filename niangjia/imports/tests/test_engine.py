@@ -476,16 +476,16 @@ def test_a_person_known_from_a_later_part_does_not_make_an_earlier_row_a_duplica
     inboxes: list[Any] = [queue.Queue(), queue.Queue()]
     first = engine._Exchange(0, 2, inboxes, threading.Event())
     second = engine._Exchange(1, 2, inboxes, threading.Event())
-    second.publish(1, [7, 8], [40, 41], last=True)
-    second.publish(3, [9], [90], last=True)  # ahead of the first worker's part 2
+    second.publish(1, [7, 8], [40, 41])
+    second.publish(3, [9], [90])  # ahead of the first worker's part 2
     seen: dict[int, int] = {}
     first.learn_before(2, seen)
     assert seen == {7: 40, 8: 41}  # part 3 not needed yet, maybe not read
     first.learn_before(4, seen)
     assert seen == {7: 40, 8: 41, 9: 90}
     # Staging part 2 (rows 50-60) with person 9: 90 is later, so row 55 is the first.
-    first.publish(0, [], [], last=True)
-    first.publish(2, [9], [55], last=True)
+    first.publish(0, [], [])
+    first.publish(2, [9], [55])
     second_seen: dict[int, int] = {9: 90}
     second.learn_before(3, second_seen)
     assert second_seen == {9: 55}  # the earlier row wins on the other side too
