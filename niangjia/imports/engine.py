@@ -14,13 +14,15 @@ Dry run
 
 Commit
     Staged rows are written in chunks of ``IMPORT_COMMIT_CHUNK`` rows (a setting), two at a
-    time on PostgreSQL (each in its own connection). Each chunk is one transaction that claims its
-    ``ImportChunk`` row (unique per run and range), re-checks the committing user's scope and
-    the unions, inserts the new members with their history rows (``ON CONFLICT`` on the
-    one-person index: a person who joined elsewhere since the dry run becomes a conflict,
-    never a second membership), applies the updates and records one audit row with the
-    counts and the file's SHA-256 — so after a crash or ``kill -9`` the commit resumes with
-    the chunks that have no row yet, and every row is written exactly once. The same file imported again stages only
+    time on PostgreSQL (each in its own connection). The committing user's scope and the
+    unions are checked again when the commit starts (and whenever it resumes): the rows of a
+    union since closed, merged or moved out of scope are refused. Each chunk is one
+    transaction that claims its ``ImportChunk`` row (unique per run and range), inserts the
+    new members with their history rows (``ON CONFLICT`` on the one-person index: a person
+    who joined elsewhere since the dry run becomes a conflict, never a second membership),
+    applies the updates and records one audit row with the counts and the file's SHA-256 —
+    so after a crash or ``kill -9`` the commit resumes with the chunks that have no row yet,
+    and every row is written exactly once. The same file imported again stages only
     unchanged rows, and its commit writes nothing.
 """
 
@@ -924,6 +926,7 @@ def member_commit(
     todo = [(lo, hi) for lo, hi in bounds if lo not in done]
     total = run.rows_new + run.rows_updated
     workers = min(commit_workers(), max(len(todo), 1))
+    refused = _refused_unions(run, acting_user) if todo else []
 
     def report() -> None:
         if progress is not None:
@@ -932,19 +935,48 @@ def member_commit(
 
     if workers == 1:
         for lo, hi in todo:
-            _commit_one(run, lo, hi, acting_user, on_chunk)
+            _commit_one(run, lo, hi, acting_user, refused, on_chunk)
             report()
             if cancelled is not None and cancelled():
                 raise Cancelled
     else:
-        _commit_parallel(run, todo, acting_user, workers, report, cancelled, on_chunk)
+        _commit_parallel(run, todo, acting_user, refused, workers, report, cancelled, on_chunk)
     return sum_chunks(run)
+
+
+def _refused_unions(run: ImportRun, acting_user: Any) -> list[int]:
+    """The scope, again, on what is about to be saved: the unions of the rows to write that
+    are no longer active, or no longer inside what the committing user may add to. Checked
+    once when the commit starts (and again whenever it resumes), over the distinct unions of
+    the staged rows; each chunk then refuses the rows of these unions."""
+    staged = StagedMember._meta.db_table
+    unions = Union._meta.db_table
+    paths = [
+        p
+        for p in paths_for(acting_user, Action.ADD)
+        if run.union_path.startswith(p) or p.startswith(run.union_path)
+    ]
+    if paths:
+        like = " OR ".join(["u.path LIKE %s"] * len(paths))
+        scope_params = [p + "%" for p in paths]
+    else:
+        like, scope_params = "FALSE", []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.union_id FROM (SELECT DISTINCT s.union_id FROM {staged} s"
+            f" WHERE s.run_id = %s AND s.outcome IN ('new', 'update')) d"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {unions} u WHERE u.id = d.union_id"
+            f" AND u.status = 'active' AND ({like})) ORDER BY d.union_id",
+            [run.pk, *scope_params],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _commit_parallel(
     run: ImportRun,
     todo: list[tuple[int, int]],
     acting_user: Any,
+    refused: list[int],
     workers: int,
     report: Callable[[], None],
     cancelled: CancelFn | None,
@@ -967,7 +999,7 @@ def _commit_parallel(
                     lo, hi = pending.get_nowait()
                 except queue.Empty:
                     return
-                _commit_one(run, lo, hi, acting_user, on_chunk)
+                _commit_one(run, lo, hi, acting_user, refused, on_chunk)
                 finished.put(hi)
         except BaseException as exc:  # handed to the caller's thread
             errors.append(exc)
@@ -1003,6 +1035,7 @@ def _commit_one(
     lo: int,
     hi: int,
     acting_user: Any,
+    refused: list[int],
     on_chunk: Callable[[int], None] | None,
 ) -> None:
     with transaction.atomic():
@@ -1016,7 +1049,7 @@ def _commit_one(
                 chunk = ImportChunk.objects.create(run=run, lo=lo, hi=hi)
         except IntegrityError:
             return  # written already (an earlier run of this commit, or another worker)
-        result = _commit_chunk(run, lo, hi, acting_user)
+        result = _commit_chunk(run, lo, hi, acting_user, refused)
         chunk.new = result.new
         chunk.updated = result.updated
         chunk.conflicts = result.late_conflicts + result.out_of_scope
@@ -1059,18 +1092,16 @@ def _range_sql(alias: str = "s") -> str:
     return f"{alias}.run_id = %s AND {alias}.row_no > %s AND {alias}.row_no <= %s"
 
 
-def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkResult:
+def _commit_chunk(
+    run: ImportRun, lo: int, hi: int, acting_user: Any, refused: list[int]
+) -> ChunkResult:
+    """One chunk's rows written; ``refused``: the unions whose rows may not be (see
+    ``_refused_unions``)."""
     result = ChunkResult()
     staged = StagedMember._meta.db_table
     members = Member._meta.db_table
     events = MemberEvent._meta.db_table
-    unions = Union._meta.db_table
     employers = Employer._meta.db_table
-    paths = [
-        p
-        for p in paths_for(acting_user, Action.ADD)
-        if run.union_path.startswith(p) or p.startswith(run.union_path)
-    ]
     now = timezone.now()
     today = timezone.localdate()
     reason = f"名册导入：{run.original_name}"[:200]
@@ -1078,22 +1109,18 @@ def _commit_chunk(run: ImportRun, lo: int, hi: int, acting_user: Any) -> ChunkRe
     postgres = connection.vendor == "postgresql"
     rng = [run.pk, lo, hi]
     with connection.cursor() as cursor:
-        # 1. Scope, again: the unions must still be active and inside what the user may add to.
-        if paths:
-            like = " OR ".join(["u.path LIKE %s"] * len(paths))
-            scope_params = [p + "%" for p in paths]
-        else:
-            like, scope_params = "FALSE", []
-        cursor.execute(
-            f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()} AND s.outcome IN ('new', 'update')"
-            f" AND NOT EXISTS (SELECT 1 FROM {unions} u WHERE u.id = s.union_id"
-            f" AND u.status = 'active' AND ({like}))",
-            rng + scope_params,
-        )
-        refused = [row[0] for row in cursor.fetchall()]
+        # 1. Scope, again: the rows of unions no longer active or in scope are refused.
         if refused:
-            _demote(run, refused, "所属工会已不在您的管辖范围内，或已撤销/合并，本行未导入")
-            result.out_of_scope = len(refused)
+            cursor.execute(
+                f"SELECT s.row_no FROM {staged} s WHERE {_range_sql()}"
+                f" AND s.outcome IN ('new', 'update')"
+                f" AND s.union_id IN ({', '.join(['%s'] * len(refused))})",
+                rng + refused,
+            )
+            out = [row[0] for row in cursor.fetchall()]
+            if out:
+                _demote(run, out, "所属工会已不在您的管辖范围内，或已撤销/合并，本行未导入")
+                result.out_of_scope = len(out)
         # An employer deleted since the dry run: keep the row, without the employer link.
         cursor.execute(
             f"UPDATE {staged} SET employer_id = NULL WHERE run_id = %s AND row_no > %s"

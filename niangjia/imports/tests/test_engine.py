@@ -332,6 +332,34 @@ def test_commit_resumes_after_a_crash_from_the_checkpoint_without_duplicates(
     assert Member.objects.filter(union=tree.jiangan_grassroots).count() == 7
 
 
+def test_a_resumed_commit_checks_the_unions_again(tree, personas, settings):
+    from niangjia.orgs.choices import UnionStatus
+    from niangjia.orgs.models import Union
+
+    settings.IMPORT_COMMIT_CHUNK = 2
+    cadre = personas["county_cadre"]
+    run = dry_run(upload(cadre, tree.jiangan, [row(n) for n in range(1, 6)]), cadre)
+    run.state = ImportState.COMMITTING
+    run.committed_by = cadre
+    run.save()
+
+    def crash_after_first_chunk(hi: int) -> None:
+        if hi > 4:
+            raise KeyboardInterrupt  # the second chunk rolls back, as with kill -9
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.member_commit(run, acting_user=cadre, on_chunk=crash_after_first_chunk)
+    assert Member.objects.count() == 2
+    # Closed while the commit was down: the rows not yet written are refused on resume.
+    Union.objects.filter(pk=tree.jiangan_grassroots.pk).update(status=UnionStatus.DISSOLVED)
+    run = engine.member_commit(run, acting_user=cadre)
+    assert (run.committed_new, run.committed_conflict) == (2, 3)
+    assert Member.objects.count() == 2
+    refused = ImportProblem.objects.filter(run=run).order_by("row_no")
+    assert list(refused.values_list("row_no", flat=True)) == [5, 6, 7]
+    assert all("已不在您的管辖范围内，或已撤销" in p.message for p in refused)
+
+
 def test_cancelled_dry_run_can_be_started_again(tree, personas):
     cadre = personas["county_cadre"]
     run = upload(cadre, tree.jiangan, [row(1)])
