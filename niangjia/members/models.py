@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -22,6 +24,20 @@ from niangjia.utilities.querysets import RestrictedQuerySet
 
 ID_PURPOSE = "members.id_number"
 PHONE_PURPOSE = "members.phone"
+
+
+def employer_field(**options: Any) -> models.ForeignKey:
+    """The registered employer a person names (optional; a name alone is kept as text), with
+    the index and constraint options of the model that holds it."""
+    return models.ForeignKey(
+        "orgs.Employer",
+        verbose_name="工作单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        **options,
+    )
 
 
 class PersonalData(models.Model):
@@ -55,14 +71,7 @@ class PersonalData(models.Model):
         "新就业形态职业", max_length=16, choices=GigOccupation.choices, blank=True
     )
     occupation = models.CharField("职业/岗位", max_length=50, blank=True)
-    employer = models.ForeignKey(
-        "orgs.Employer",
-        verbose_name="工作单位",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    employer = employer_field()
     employer_name = models.CharField(
         "工作单位名称", max_length=200, blank=True, help_text="单位尚未登记时填写"
     )
@@ -142,6 +151,10 @@ class Member(PersonalData):
     # the pattern-ops twin that ``db_index`` adds on PostgreSQL (every index costs each of the
     # million inserts of a roster import).
     phone_hash = models.CharField("手机号码索引", max_length=64, editable=False)
+    # Most members name their employer only as text (an employer not yet registered): the
+    # index holds the members linked to a registered employer only (Meta), which is all that
+    # the employer's member list and the protection against deleting the employer look for.
+    employer = employer_field(db_index=False)
     union = models.ForeignKey(
         "orgs.Union", verbose_name="所在工会", on_delete=models.PROTECT, related_name="members"
     )
@@ -187,6 +200,9 @@ class Member(PersonalData):
             # only the members in another state are indexed by it (what status lists look for).
             models.Index(
                 fields=["status"], condition=~Q(status=MemberStatus.ACTIVE), name="member_status"
+            ),
+            models.Index(
+                fields=["employer"], condition=Q(employer__isnull=False), name="member_employer"
             ),
             models.Index(fields=["join_date"], name="member_join_date"),
             # Search by the start of a name (LIKE '王伟%') on PostgreSQL, whatever the collation.
@@ -242,16 +258,20 @@ class MemberEvent(models.Model):
         TRANSFER_IN = "transfer_in", "转入"
         CHANGED = "changed", "信息变更"
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="events")
+    # A history row is written only together with its member's change, in the same
+    # transaction, and goes with the member (the ORM cascades): the link needs no database
+    # constraint, whose check (one query per row at commit) a roster import of a million
+    # members would pay a million times over. The union and the actor at the time are
+    # references kept for the record, like the audit log's: no constraint either (the ORM
+    # still protects the union and clears a deleted user).
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )
     kind = models.CharField("事项", max_length=16, choices=Kind.choices)
     from_status = models.CharField(
         "原状态", max_length=16, choices=MemberStatus.choices, blank=True
     )
     to_status = models.CharField("新状态", max_length=16, choices=MemberStatus.choices, blank=True)
-    # The union and the actor at the time are references kept for the record, like the audit
-    # log's: no database constraint (the ORM still protects the union and clears a deleted
-    # user). Their foreign-key checks cost a roster import of a million members more than the
-    # rows themselves; the member link keeps its constraint.
     union = models.ForeignKey(
         "orgs.Union",
         verbose_name="工会",
@@ -375,15 +395,7 @@ class JoinApplication(PersonalData):
         related_name="applications",
         db_constraint=False,
     )
-    employer = models.ForeignKey(
-        "orgs.Employer",
-        verbose_name="工作单位",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-    )
+    employer = employer_field(db_constraint=False)
     phone_verified = models.BooleanField("手机已验证", default=False)
     status = models.CharField(
         "状态",

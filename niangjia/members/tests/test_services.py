@@ -21,6 +21,7 @@ from niangjia.members.identity import convert_legacy_ric, parse_id, ric_check_di
 from niangjia.members.models import (
     JoinApplication,
     Member,
+    MemberEvent,
     format_member_number,
     parse_member_number,
 )
@@ -141,6 +142,16 @@ def test_the_database_refuses_a_second_member_for_one_person(tree):
     clone.pk = None
     with pytest.raises(IntegrityError), transaction.atomic():
         clone.save(force_insert=True)
+
+
+def test_a_members_history_goes_with_the_member(tree):
+    # The history rows' link to the member has no database constraint: the ORM cascades.
+    member = make_member(tree.jiangan_grassroots)
+    other = make_member(tree.jiangan_grassroots, id_number=make_id_number(serial=77))
+    assert MemberEvent.objects.filter(member=member).count() == 1
+    Member.objects.filter(pk=member.pk).delete()
+    assert not MemberEvent.objects.filter(member_id=member.pk).exists()
+    assert MemberEvent.objects.filter(member=other).count() == 1
 
 
 def test_approval_makes_a_member_with_history_and_audit(tree, county_cadre):
