@@ -223,7 +223,7 @@ IMPORT_DIR = Path(env.str("IMPORT_DIR", str(VAR_DIR / "imports")))
 # Chunks of a roster commit written at once on PostgreSQL, each in its own connection.
 IMPORT_COMMIT_WORKERS = env.int("IMPORT_COMMIT_WORKERS", 2, min_value=1, max_value=8)
 # Staged rows written per transaction of a roster commit (each chunk is also its checkpoint).
-IMPORT_COMMIT_CHUNK = env.int("IMPORT_COMMIT_CHUNK", 25_000, min_value=1, max_value=1_000_000)
+IMPORT_COMMIT_CHUNK = env.int("IMPORT_COMMIT_CHUNK", 50_000, min_value=1, max_value=1_000_000)
 # Uploaded rosters: the largest file taken, and the most its workbook may unpack to (zip bombs).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", 200 * 1024 * 1024, min_value=1024)
 IMPORT_MAX_UNCOMPRESSED = env.int("IMPORT_MAX_UNCOMPRESSED", 2 * 1024**3, min_value=1024)

@@ -981,13 +981,15 @@ class _SlicedSheet:
         self, slice_path: str, done: int, *, base: int, first: int, last: int
     ) -> tuple[Iterator[list[Any]], int, int]:
         """The rows of one slice from the sheet's row ``done`` (from 0) on, how many there are
-        and how wide they are. calamine pads a slice from its own first row, which is the
-        sheet's row ``base``: from the sheet's first row for a slice of numbered rows (the rows
-        already handed out are skipped), from the slice's first row for one of counted rows
-        (the empty rows between the last row handed out and it are added). It gives the
-        columns from the first used one (padded back here). The slice holds the rows numbered
-        ``first`` to ``last``: a cell that calamine places elsewhere (its reference says
-        another row than its row's number) would land among another slice's rows."""
+        and how wide they are. calamine numbers a slice's rows from its own first row, which is
+        the sheet's row ``base``: from the sheet's first row for a slice of numbered rows, from
+        the slice's first row for one of counted rows. The rows are taken from the first used
+        one (a slice of numbered rows deep in a big sheet would otherwise first give as many
+        empty rows as the sheet has above it), the columns from the first used one (padded
+        back here); the rows already handed out are skipped and the empty rows between them
+        and the slice's first used row added. The slice holds the rows numbered ``first`` to
+        ``last``: a cell that calamine places elsewhere (its reference says another row than
+        its row's number) would land among another slice's rows."""
         try:
             with CalamineWorkbook.from_path(slice_path) as workbook:
                 data = workbook.get_sheet_by_name(self.name)
@@ -996,17 +998,27 @@ class _SlicedSheet:
         start, end = data.start, data.end
         if start is None or end is None:
             return iter(()), 0, 0
-        if base + start[0] < first - 1 or base + end[0] > last - 1:
+        top = base + start[0]  # the sheet's row (from 0) of the slice's first used row
+        if top < first - 1 or base + end[0] > last - 1:
             raise self._disorder()
         width = end[1] + 1
-        rows: Iterator[list[Any]] = data.iter_rows()
-        if done > base:
-            rows = itertools.islice(rows, done - base, None)
+        rows: Iterator[list[Any]]
+        if start[0]:
+            # Rows from the first used one, all at once (iter_rows would make each empty row
+            # before it first).
+            used: list[list[Any]] = data.to_python()
+            if done > top:
+                del used[: done - top]
+            rows = iter(used)
+        else:
+            rows = data.iter_rows()  # one at a time: fewer rows alive at once
+            if done > top:
+                rows = itertools.islice(rows, done - top, None)
         if start[1]:
             padding = [""] * start[1]
             rows = (padding + row for row in rows)
-        if base > done:
-            rows = itertools.chain(([""] * width for _ in range(base - done)), rows)
+        if top > done:
+            rows = itertools.chain(([""] * width for _ in range(top - done)), rows)
         return rows, base + end[0] + 1 - done, width
 
     def _disorder(self) -> RejectedFile:
