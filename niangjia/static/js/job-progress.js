@@ -7,6 +7,12 @@
   "use strict";
   var FINISHED = { succeeded: true, failed: true, cancelled: true };
   var INTERVAL = 1000;
+  // A form sent from the page (the cancel button) is already taking the browser to the page
+  // that answers it: the end of the job must not reload over that answer (and its message).
+  var submitted = false;
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) { submitted = true; }
+  });
 
   function setText(root, selector, text) {
     var el = root.querySelector(selector);
@@ -45,6 +51,7 @@
   }
 
   function finish(root, p) {
+    if (submitted) { return; }
     var target = root.getAttribute("data-redirect-url");
     if (target && p.state === "succeeded") {
       window.location.assign(target);

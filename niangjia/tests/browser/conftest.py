@@ -84,6 +84,24 @@ class RequestLog:
 ALL_REQUESTS: list[tuple[str, str]] = []
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """On SQLite the browser tests use a database file (WAL), as the embedded default does.
+
+    Django's in-memory test database is one shared-cache database for all threads, and there
+    the live server, a job worker and the test lock whole tables against each other: a writer
+    meets "database table is locked" at once, where a file waits (busy_timeout) as in
+    production."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "browser.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def reference_data(transactional_db: None) -> None:
     restore_reference_data()
