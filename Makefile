@@ -62,6 +62,7 @@ help:
 	@echo "make bench-stats       统计：全国、省、县的统计接口 p95、直接重新统计的耗时之比、写入到可见的延迟（需 DATABASE_URL）"
 	@echo "make bench-verification 计时用人单位核查：发起、分配、标记和结束（默认 800 家，参数经 ARGS=）"
 	@echo "make bench-import-read  计时读取 100 万行名册（ROWS=）：入口检查、表头、逐行读取和内存峰值；无需数据库"
+	@echo "make bench-reference    本机计时议题给的两个参照：calamine 读 100 万行 8 列、PostgreSQL COPY 100 万行（需 DATABASE_URL）"
 	@echo "make bench-import       名册导入：ROWS 行（默认 100 万）试导入 + 正式导入并核对，与 django-import-export 导入 2 万行对比（需 DATABASE_URL，参数经 ARGS=）"
 	@echo "make bench-relief       困难职工帮扶：在压测数据上生成 50 万份档案、200 万条帮扶记录（已有则跳过，GEN_ARGS=--reset 重建），计时档案列表和 10 万户批量发放"
 
@@ -240,6 +241,13 @@ bench-verification: $(SYNCED) | var
 .PHONY: bench-import-read
 bench-import-read: $(SYNCED) | var
 	$(PY) bench/import_read.py $(if $(ROWS),--rows $(ROWS)) $(ARGS)
+
+# The import issue's two reference operations on this machine (calamine read, COPY), to read
+# the import's figure against its target on a faster or slower machine.
+.PHONY: bench-reference
+bench-reference: $(SYNCED) | var
+	@test -n "$${DATABASE_URL:-}" || { echo "bench-reference 需要 DATABASE_URL=postgresql://…" >&2; exit 1; }
+	$(PY) bench/reference.py $(if $(ROWS),--rows $(ROWS)) $(ARGS)
 
 # The roster import on the tree of make bench-data (its DATABASE_URL): ROWS members (default
 # 1,000,000) through dry run and commit as the import page runs them, checked; then
