@@ -10,7 +10,8 @@ the same size differ a lot in speed; timing the same two operations here says ho
 compares, so that ``make bench-import``'s figure can be read against the target fairly.
 
 * ``calamine_read_s``: an 8-column workbook (name, ID number, phone, gender, birth date,
-  union, employer, joining date; written once into var/bench-reference/ by the project's
+  union, employer, joining date; the people of the member benchmarks, bench/people.py;
+  written once into var/bench-reference/ by the project's
   streaming writer) read whole with python-calamine (``to_python``), in a fresh process;
 * ``copy_s``: COPY of the same million rows, prepared in memory beforehand, into a new table
   with a primary key and a unique index on a 64-character hash, committed; the table is
@@ -37,35 +38,34 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import people
 from bench.common import REPO_ROOT, BenchError, require_postgresql, setup_django
 
 WORKDIR = REPO_ROOT / "var" / "bench-reference"
 TABLE = "bench_reference_member"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
 UNIONS = [f"广东省第{n}建筑工程有限公司工会委员会" for n in range(1, 2001)]
 EMPLOYERS = [f"广州市{n}号物流配送有限公司" for n in range(1, 5001)]
-EDUCATION = ["初中", "高中", "中专", "大专", "本科", "研究生"]
 
 
 def make_rows(count: int, seed: int) -> list[tuple[object, ...]]:
+    """Distinct, valid people of the member benchmarks (bench/people.py)."""
     rnd = random.Random(seed)
-    base = datetime.date(1960, 1, 1)
+    ids = people.IdMaker()
+    regions = people.county_codes()
+    joined_from = datetime.date(2020, 1, 1)
     rows = []
     for i in range(count):
-        name = rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN)
-        id_number = f"44010{rnd.randrange(10**12, 10**13)}{i % 10}"
-        phone = f"1{rnd.choice('3456789')}{rnd.randrange(10**8, 10**9)}"
+        id_number, birth, sex = ids.make(i, rnd.choice(regions))
         rows.append(
             (
-                name,
+                people.name(rnd, sex),
                 id_number,
-                phone,
-                rnd.choice(("男", "女")),
-                base + datetime.timedelta(days=rnd.randrange(15000)),
+                people.phone(i),
+                "男" if sex == "M" else "女",
+                birth,
                 rnd.choice(UNIONS),
                 rnd.choice(EMPLOYERS),
-                datetime.date(2020, 1, 1) + datetime.timedelta(days=rnd.randrange(1800)),
+                joined_from + datetime.timedelta(days=rnd.randrange(1800)),
             )
         )
     return rows

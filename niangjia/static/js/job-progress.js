@@ -13,6 +13,9 @@
   document.addEventListener("submit", function (event) {
     if (!event.defaultPrevented) { submitted = true; }
   });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { submitted = false; } // back to this page from the browser's cache
+  });
 
   function setText(root, selector, text) {
     var el = root.querySelector(selector);
